@@ -1,0 +1,116 @@
+"""Reads for reading pages: querysets shaped for each page, free of N+1 queries."""
+
+from dataclasses import dataclass
+
+from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
+from django.utils import timezone
+
+from reading.models import Meeting, Membership, Passage, ReadingProgress, StudyGroup, Text
+
+
+@dataclass(frozen=True)
+class Progress:
+    read: int
+    total: int
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.read / self.total) if self.total else 0
+
+    @property
+    def complete(self) -> bool:
+        return self.total > 0 and self.read >= self.total
+
+
+def text_progress(*, user, text: Text) -> Progress | None:
+    if not user.is_authenticated:
+        return None
+    total = text.passages.count()
+    read = ReadingProgress.objects.filter(reader=user, passage__text=text).count()
+    return Progress(read=read, total=total)
+
+
+def texts_with_progress(*, user):
+    texts = Text.objects.annotate(passage_count=Count("passages", distinct=True))
+    if user.is_authenticated:
+        read_count = (
+            ReadingProgress.objects.filter(reader=user, passage__text=OuterRef("pk"))
+            .order_by()
+            .values("passage__text")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        first_unread = (
+            Passage.objects.filter(text=OuterRef("pk"))
+            .exclude(progress__reader=user)
+            .order_by("position")
+            .values("position")[:1]
+        )
+        texts = texts.annotate(
+            read_count=Subquery(read_count), first_unread_position=Subquery(first_unread)
+        )
+    result = []
+    for text in texts:
+        text.progress = (
+            Progress(read=text.read_count or 0, total=text.passage_count)
+            if user.is_authenticated
+            else None
+        )
+        result.append(text)
+    return result
+
+
+def first_unread_passage(*, user, text: Text) -> Passage | None:
+    passages = text.passages.order_by("position")
+    if user.is_authenticated:
+        passages = passages.exclude(progress__reader=user)
+    return passages.first()
+
+
+def upcoming_meetings_prefetch(now=None) -> Prefetch:
+    now = now or timezone.now()
+    return Prefetch(
+        "meetings", queryset=Meeting.objects.upcoming(now), to_attr="upcoming_meetings"
+    )
+
+
+def groups_for_user(*, user, text: Text | None = None):
+    """The user's shared groups (not notebooks), each with its next meeting and role."""
+    if not user.is_authenticated:
+        return []
+    role = Membership.objects.filter(group=OuterRef("pk"), user=user).values("role")[:1]
+    groups = (
+        StudyGroup.objects.for_member(user)
+        .shared()
+        .select_related("text")
+        .annotate(my_role=Subquery(role), member_count=Count("memberships", distinct=True))
+        .prefetch_related(upcoming_meetings_prefetch())
+        .order_by("name")
+    )
+    if text is not None:
+        groups = groups.filter(text=text)
+    groups = list(groups)
+    for group in groups:
+        group.next_meeting = group.upcoming_meetings[0] if group.upcoming_meetings else None
+    return groups
+
+
+def group_members_with_progress(*, group: StudyGroup, meeting: Meeting | None = None):
+    """Members with their read count for the group's text and, given a meeting,
+    for the passages to read by then; one query however many members."""
+    read_here = Q(user__reading_progress__passage__text_id=group.text_id)
+    annotations = {"read_count": Count("user__reading_progress", filter=read_here, distinct=True)}
+    if meeting is not None:
+        annotations["meeting_read_count"] = Count(
+            "user__reading_progress",
+            filter=read_here
+            & Q(user__reading_progress__passage__position__gte=meeting.first_position)
+            & Q(user__reading_progress__passage__position__lte=meeting.last_position),
+            distinct=True,
+        )
+    return (
+        Membership.objects.filter(group=group)
+        .select_related("user")
+        .annotate(**annotations)
+        .order_by("role", "user__username")
+    )

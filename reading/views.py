@@ -1,0 +1,357 @@
+from datetime import timedelta
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.middleware import HtmxDetails
+
+from reading import selectors, services
+from reading.access import facilitator_membership_or_403, membership_or_404
+from reading.forms import (
+    InvitationForm,
+    MeetingForm,
+    ProgressForm,
+    RoleForm,
+    SignupForm,
+    StudyGroupForm,
+)
+from reading.models import Meeting, Membership, Passage, StudyGroup, Text
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+# Reading ------------------------------------------------------------------
+
+
+@require_GET
+def home(request: HtmxHttpRequest):
+    texts = selectors.texts_with_progress(user=request.user)
+    groups = selectors.groups_for_user(user=request.user)
+    return render(request, "reading/home.html", {"texts": texts, "groups": groups})
+
+
+@require_GET
+def text_detail(request: HtmxHttpRequest, text_slug: str):
+    text = get_object_or_404(Text, slug=text_slug)
+    passages = text.passages.with_read_state(request.user).order_by("position")
+    progress = selectors.text_progress(user=request.user, text=text)
+    return render(
+        request,
+        "reading/text_detail.html",
+        {
+            "text": text,
+            "passages": passages,
+            "progress": progress,
+            "first_unread": selectors.first_unread_passage(user=request.user, text=text),
+            "groups": selectors.groups_for_user(user=request.user, text=text),
+        },
+    )
+
+
+def _passage_or_404(text_slug: str, position: int) -> Passage:
+    return get_object_or_404(
+        Passage.objects.select_related("text"), text__slug=text_slug, position=position
+    )
+
+
+def selected_group(request, text: Text) -> Membership | None:
+    """The membership whose group's content this reader sees beside the text.
+
+    Chosen by ?group=<slug>, remembered per text in the session; a reader who
+    belongs to no group sees their private notebook.
+    """
+    if not request.user.is_authenticated:
+        return None
+    memberships = Membership.objects.select_related("group").filter(
+        user=request.user, group__text=text
+    )
+    session_key = f"group-for-text-{text.pk}"
+    wanted = request.GET.get("group") or request.session.get(session_key)
+    membership = None
+    if wanted:
+        membership = memberships.filter(group__slug=wanted).first()
+    if membership is None:
+        membership = memberships.filter(group__notebook_owner__isnull=True).order_by("joined_at").first()
+    if membership is None:
+        notebook = services.notebook_for(reader=request.user, text=text)
+        membership = memberships.get(group=notebook)
+    if request.session.get(session_key) != membership.group.slug:
+        request.session[session_key] = membership.group.slug
+    return membership
+
+
+@require_GET
+def passage_detail(request: HtmxHttpRequest, text_slug: str, position: int):
+    passage = _passage_or_404(text_slug, position)
+    text = passage.text
+    neighbours = {
+        p.position: p for p in text.passages.filter(position__in=[position - 1, position + 1])
+    }
+    membership = selected_group(request, text)
+    context = {
+        "text": text,
+        "passage": passage,
+        "previous": neighbours.get(position - 1),
+        "next": neighbours.get(position + 1),
+        "membership": membership,
+        "group": membership.group if membership else None,
+        "group_choices": (
+            Membership.objects.filter(user=request.user, group__text=text)
+            .select_related("group")
+            .order_by("group__notebook_owner", "group__name")
+            if request.user.is_authenticated
+            else []
+        ),
+    }
+    context.update(_progress_context(request, passage))
+    return render(request, "reading/passage_detail.html", context)
+
+
+def _progress_context(request, passage: Passage) -> dict:
+    if not request.user.is_authenticated:
+        return {"is_read": False, "progress": None}
+    return {
+        "is_read": passage.progress.filter(reader=request.user).exists(),
+        "progress": selectors.text_progress(user=request.user, text=passage.text),
+    }
+
+
+@login_required
+@require_POST
+def progress_update(request: HtmxHttpRequest, text_slug: str, position: int):
+    passage = _passage_or_404(text_slug, position)
+    form = ProgressForm(request.POST)
+    if form.is_valid():
+        services.progress_set(reader=request.user, passage=passage, read=form.cleaned_data["read"])
+    elif not request.htmx:
+        messages.error(request, "That progress update was not understood; nothing changed.")
+    if request.htmx:
+        context = {"text": passage.text, "passage": passage, **_progress_context(request, passage)}
+        return render(request, "reading/passage_detail.html#progress-panel", context)
+    return redirect(_safe_next(request, passage.get_absolute_url()))
+
+
+def _safe_next(request, default: str) -> str:
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    target = request.POST.get("next") or request.GET.get("next")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default
+
+
+@require_GET
+def continue_reading(request: HtmxHttpRequest, text_slug: str):
+    text = get_object_or_404(Text, slug=text_slug)
+    passage = selectors.first_unread_passage(user=request.user, text=text)
+    if passage is None:
+        messages.success(request, f"You have read all of “{text.title}”.")
+        return redirect(text)
+    return redirect(passage)
+
+
+# Accounts -----------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request: HtmxHttpRequest):
+    if request.user.is_authenticated:
+        return redirect("home")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, f"Welcome to sectstudy, {user.username}.")
+        return redirect(_safe_next(request, reverse("home")))
+    return render(request, "registration/signup.html", {"form": form, "next": request.GET.get("next", "")})
+
+
+# Groups -------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def group_create(request: HtmxHttpRequest):
+    initial = {}
+    if text_slug := request.GET.get("text"):
+        initial["text"] = Text.objects.filter(slug=text_slug).first()
+    elif Text.objects.count() == 1:
+        initial["text"] = Text.objects.first()
+    form = StudyGroupForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        group = services.group_create(
+            creator=request.user,
+            text=form.cleaned_data["text"],
+            name=form.cleaned_data["name"],
+            description=form.cleaned_data["description"],
+        )
+        messages.success(request, f"“{group.name}” is ready. Invite people with the link below.")
+        return redirect(group)
+    return render(request, "reading/group_form.html", {"form": form})
+
+
+@login_required
+@require_GET
+def group_detail(request: HtmxHttpRequest, group_slug: str):
+    membership = membership_or_404(request, group_slug)
+    group = membership.group
+    now = timezone.now()
+    meetings = list(
+        group.meetings.filter(starts_at__gte=now - timedelta(hours=12)).order_by("starts_at")
+    )
+    next_meeting = next((m for m in meetings if m.cancelled_at is None and m.starts_at >= now), None)
+    members = list(selectors.group_members_with_progress(group=group, meeting=next_meeting))
+    passage_count = group.text.passages.count()
+    for member in members:
+        member.progress = selectors.Progress(read=member.read_count, total=passage_count)
+        if next_meeting:
+            needed = next_meeting.last_position - next_meeting.first_position + 1
+            member.ready = member.meeting_read_count >= needed
+    context = {
+        "membership": membership,
+        "group": group,
+        "members": members,
+        "meetings": meetings,
+        "next_meeting": next_meeting,
+        "invite_url": request.build_absolute_uri(
+            reverse("group_join", kwargs={"invite_token": group.invite_token})
+        ),
+        "invitation_valid": services.invitation_is_valid(group, now),
+        "invitation_form": InvitationForm(),
+        "facilitator_count": sum(1 for m in members if m.is_facilitator),
+    }
+    return render(request, "reading/group_detail.html", context)
+
+
+@login_required
+@require_POST
+def invitation_regenerate(request: HtmxHttpRequest, group_slug: str):
+    membership = facilitator_membership_or_403(request, group_slug)
+    if membership.group.is_notebook:
+        messages.error(request, "A private notebook has no invitation link.")
+        return redirect(membership.group)
+    form = InvitationForm(request.POST)
+    if form.is_valid():
+        services.invitation_regenerate(group=membership.group, expires_at=form.cleaned_data["expires_at"])
+        messages.success(request, "A new invitation link is ready; the old one no longer works.")
+    else:
+        messages.error(request, " ".join(form.errors.get("expires_at", ["Invalid expiry."])))
+    return redirect(membership.group)
+
+
+@require_http_methods(["GET", "POST"])
+def group_join(request: HtmxHttpRequest, invite_token: str):
+    group = StudyGroup.objects.select_related("text").filter(invite_token=invite_token).first()
+    if group is None or not services.invitation_is_valid(group):
+        return render(request, "reading/invitation_invalid.html", {"group": group}, status=410 if group else 404)
+    if not request.user.is_authenticated:
+        return render(request, "reading/invitation_confirm.html", {"group": group, "invite_token": invite_token})
+    if group.memberships.filter(user=request.user).exists():
+        messages.info(request, f"You are already a member of “{group.name}”.")
+        return redirect(group)
+    if request.method == "POST":
+        try:
+            services.group_join(user=request.user, invite_token=invite_token)
+        except services.InvitationInvalid:
+            return render(request, "reading/invitation_invalid.html", {"group": group}, status=410)
+        messages.success(request, f"You joined “{group.name}”.")
+        return redirect(group)
+    return render(request, "reading/invitation_confirm.html", {"group": group, "invite_token": invite_token})
+
+
+def _target_membership(group, membership_pk):
+    return get_object_or_404(Membership.objects.select_related("user", "group"), pk=membership_pk, group=group)
+
+
+@login_required
+@require_POST
+def member_role(request: HtmxHttpRequest, group_slug: str, membership_pk: int):
+    membership = facilitator_membership_or_403(request, group_slug)
+    target = _target_membership(membership.group, membership_pk)
+    form = RoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a role: facilitator or member.")
+        return redirect(membership.group)
+    try:
+        services.membership_set_role(acting_user=request.user, membership=target, role=form.cleaned_data["role"])
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+    else:
+        messages.success(request, f"{target.user.username} is now a {form.cleaned_data['role']}.")
+    return redirect(membership.group)
+
+
+@login_required
+@require_POST
+def member_remove(request: HtmxHttpRequest, group_slug: str, membership_pk: int):
+    membership = facilitator_membership_or_403(request, group_slug)
+    target = _target_membership(membership.group, membership_pk)
+    try:
+        services.membership_remove(acting_user=request.user, membership=target)
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+        return redirect(membership.group)
+    if target.user_id == request.user.pk:
+        messages.success(request, f"You left “{membership.group.name}”.")
+        return redirect("home")
+    messages.success(request, f"{target.user.username} was removed from the group.")
+    return redirect(membership.group)
+
+
+@login_required
+@require_POST
+def group_leave(request: HtmxHttpRequest, group_slug: str):
+    membership = membership_or_404(request, group_slug)
+    if membership.group.is_notebook:
+        messages.error(request, "You cannot leave your own notebook.")
+        return redirect(membership.group)
+    try:
+        services.membership_remove(acting_user=request.user, membership=membership)
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+        return redirect(membership.group)
+    messages.success(request, f"You left “{membership.group.name}”.")
+    return redirect("home")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def meeting_edit(request: HtmxHttpRequest, group_slug: str, meeting_pk: int | None = None):
+    membership = facilitator_membership_or_403(request, group_slug)
+    group = membership.group
+    meeting = get_object_or_404(Meeting, pk=meeting_pk, group=group) if meeting_pk else None
+    form = MeetingForm(request.POST or None, instance=meeting, group=group)
+    if request.method == "POST" and form.is_valid():
+        meeting = form.save()
+        messages.success(request, f"Meeting saved: read {meeting.passage_range_label} by then.")
+        return redirect(group)
+    return render(request, "reading/meeting_form.html", {"form": form, "group": group, "meeting": meeting})
+
+
+@login_required
+@require_POST
+def meeting_cancel(request: HtmxHttpRequest, group_slug: str, meeting_pk: int):
+    membership = facilitator_membership_or_403(request, group_slug)
+    meeting = get_object_or_404(Meeting, pk=meeting_pk, group=membership.group)
+    services.meeting_cancel(meeting=meeting)
+    messages.success(request, "The meeting is cancelled.")
+    return redirect(membership.group)
+
+
+@login_required
+@require_GET
+def notebook(request: HtmxHttpRequest, text_slug: str):
+    text = get_object_or_404(Text, slug=text_slug)
+    group = services.notebook_for(reader=request.user, text=text)
+    passage = selectors.first_unread_passage(user=request.user, text=text) or text.passages.first()
+    return redirect(f"{passage.get_absolute_url()}?group={group.slug}")
