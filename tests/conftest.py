@@ -1,0 +1,41 @@
+import pytest
+
+from reading.services import shipped_essay_import
+from tests.factories import make_group, make_user
+
+
+@pytest.fixture
+def essay(db):
+    """The shipped essay, "Anatomy of the Sect", imported."""
+    return shipped_essay_import().text
+
+
+@pytest.fixture
+def reader(db):
+    return make_user("reader")
+
+
+@pytest.fixture
+def facilitator(db):
+    return make_user("facilitator")
+
+
+@pytest.fixture
+def member(db):
+    return make_user("member")
+
+
+@pytest.fixture
+def outsider(db):
+    return make_user("outsider")
+
+
+@pytest.fixture
+def group(essay, facilitator, member):
+    return make_group(essay, facilitator=facilitator, name="Reading circle", members=[member])
+
+
+@pytest.fixture
+def reader_client(client, reader):
+    client.force_login(reader)
+    return client
