@@ -1,0 +1,182 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.safestring import mark_safe
+
+from reading.models import Passage, StudyGroup
+
+COMMENT_MAX_LENGTH = 10_000
+QUOTE_MAX_LENGTH = 1_000
+HIDE_REASON_MAX_LENGTH = 300
+
+
+class Comment(models.Model):
+    """A piece of writing in a group's discussion of a passage.
+
+    Replies point at their parent; a passage's comments are fetched in one query
+    and the tree is built in Python. A deleted comment that has replies stays as
+    a tombstone so the thread keeps its shape.
+    """
+
+    group = models.ForeignKey(StudyGroup, on_delete=models.CASCADE, related_name="comments")
+    passage = models.ForeignKey(Passage, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="comments"
+    )
+    parent = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="replies"
+    )
+    body = models.TextField(max_length=COMMENT_MAX_LENGTH)
+    # Rendered once from `body` at write time and sanitized (see discussions.markdown).
+    body_html = models.TextField()
+
+    # The quoted phrase, stored as W3C Web Annotation text-quote and
+    # text-position selectors so the anchor survives corrections of the passage.
+    quote_exact = models.TextField(max_length=QUOTE_MAX_LENGTH, blank=True)
+    quote_prefix = models.CharField(max_length=64, blank=True)
+    quote_suffix = models.CharField(max_length=64, blank=True)
+    quote_start = models.PositiveIntegerField(null=True, blank=True)
+    quote_end = models.PositiveIntegerField(null=True, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    edited_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    hidden_at = models.DateTimeField(null=True, blank=True)
+    hidden_reason = models.CharField(max_length=HIDE_REASON_MAX_LENGTH, blank=True)
+    hidden_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    pinned_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["group", "passage", "created_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quote_start__isnull=True)
+                | Q(quote_end__isnull=False, quote_end__gt=models.F("quote_start")),
+                name="comment_quote_range_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(parent=models.F("pk")), name="comment_not_its_own_parent"
+            ),
+        ]
+
+    def __str__(self):
+        return f"Comment {self.pk} by {self.author} on {self.passage}"
+
+    def get_absolute_url(self):
+        return reverse(
+            "comment_thread", kwargs={"group_slug": self.group.slug, "comment_pk": self.pk}
+        )
+
+    @property
+    def body_markup(self):
+        # body_html was produced by discussions.markdown.render_markdown, which
+        # sanitizes with an allowlist; this is the one place it is marked safe.
+        return mark_safe(self.body_html)  # noqa: S308
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    @property
+    def is_hidden(self) -> bool:
+        return self.hidden_at is not None
+
+    @property
+    def is_pinned(self) -> bool:
+        return self.pinned_at is not None
+
+    @property
+    def has_quote(self) -> bool:
+        return bool(self.quote_exact)
+
+
+class HelpfulMark(models.Model):
+    comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="helpful_marks")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="helpful_marks"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["comment", "user"], name="one_helpful_mark_per_user")
+        ]
+
+
+class PassageVisit(models.Model):
+    """When a reader last saw a group's discussion of a passage: what is new is after it."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="passage_visits"
+    )
+    group = models.ForeignKey(StudyGroup, on_delete=models.CASCADE, related_name="+")
+    passage = models.ForeignKey(Passage, on_delete=models.CASCADE, related_name="+")
+    last_seen_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "group", "passage"], name="one_visit_per_user_group_passage"
+            )
+        ]
+
+
+class NotificationQuerySet(models.QuerySet):
+    def unread(self):
+        return self.filter(read_at__isnull=True)
+
+
+class Notification(models.Model):
+    class Kind(models.TextChoices):
+        REPLY = "reply", "replied to you"
+        MENTION = "mention", "mentioned you"
+        QUESTION_ASSIGNED = "question_assigned", "assigned a question"
+        QUESTION_DUE = "question_due", "question due soon"
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    comment = models.ForeignKey(
+        Comment, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    objects = NotificationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["recipient", "read_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recipient", "kind", "comment"],
+                condition=Q(comment__isnull=False),
+                name="one_notification_per_comment_kind",
+            )
+        ]
+
+
+class NotificationPreference(models.Model):
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preference"
+    )
+    email_replies = models.BooleanField(
+        default=True, verbose_name="Email me when someone replies to my comments"
+    )
+
+    @classmethod
+    def for_user(cls, user) -> "NotificationPreference":
+        preference, _ = cls.objects.get_or_create(user=user)
+        return preference

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.middleware import HtmxDetails
 
+from discussions.context import discussion_context
 from reading import selectors, services
 from reading.access import facilitator_membership_or_403, membership_or_404
 from reading.forms import (
@@ -90,12 +91,19 @@ def selected_group(request, text: Text) -> Membership | None:
 
 @require_GET
 def passage_detail(request: HtmxHttpRequest, text_slug: str, position: int):
-    passage = _passage_or_404(text_slug, position)
+    return render_passage_page(request, _passage_or_404(text_slug, position))
+
+
+def render_passage_page(
+    request, passage: Passage, *, membership=None, discussion=None, status=200
+):
+    """The passage page; `discussion` passes e.g. a comment form with errors back in."""
     text = passage.text
+    position = passage.position
     neighbours = {
         p.position: p for p in text.passages.filter(position__in=[position - 1, position + 1])
     }
-    membership = selected_group(request, text)
+    membership = membership or selected_group(request, text)
     context = {
         "text": text,
         "passage": passage,
@@ -112,7 +120,9 @@ def passage_detail(request: HtmxHttpRequest, text_slug: str, position: int):
         ),
     }
     context.update(_progress_context(request, passage))
-    return render(request, "reading/passage_detail.html", context)
+    if membership is not None:
+        context.update(discussion_context(request, membership, passage, **(discussion or {})))
+    return render(request, "reading/passage_detail.html", context, status=status)
 
 
 def _progress_context(request, passage: Passage) -> dict:

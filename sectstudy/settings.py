@@ -75,6 +75,7 @@ TEMPLATES = [
                 "django.template.context_processors.csp",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "discussions.context_processors.notifications",
             ],
         },
     },
@@ -179,3 +180,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# How often an open passage page asks for new comments.
+DISCUSSION_POLL_SECONDS = int(os.environ.get("DISCUSSION_POLL_SECONDS", "15"))

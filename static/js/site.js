@@ -35,7 +35,84 @@
     });
   }
 
+  // "Comment on selection": select words in the passage, then quote them in the
+  // comment form. Without JavaScript the reader pastes the words into the form.
+  function selectionInPassage(body) {
+    var selection = window.getSelection();
+    if (!selection || selection.isCollapsed || selection.rangeCount === 0) return null;
+    var range = selection.getRangeAt(0);
+    if (!body.contains(range.startContainer) || !body.contains(range.endContainer)) return null;
+    var exact = selection.toString().replace(/\s+/g, " ").trim();
+    if (!exact) return null;
+    var before = document.createRange();
+    before.setStart(body, 0);
+    before.setEnd(range.startContainer, range.startOffset);
+    var start = before.toString().length;
+    // Leading whitespace in the selection is not part of the quote.
+    var raw = range.toString();
+    start += raw.length - raw.replace(/^\s+/, "").length;
+    return { exact: exact, start: start, range: range };
+  }
+
+  function setUpQuoting() {
+    var body = document.getElementById("passage-body");
+    var form = document.getElementById("comment-form");
+    if (!body || !form) return;
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "quote-button";
+    button.textContent = "Comment on selection";
+    button.hidden = true;
+    body.parentNode.insertBefore(button, body.nextSibling);
+    var current = null;
+
+    function update() {
+      current = selectionInPassage(body);
+      button.hidden = !current;
+    }
+    document.addEventListener("selectionchange", update);
+    button.addEventListener("mousedown", function (event) { event.preventDefault(); });
+    button.addEventListener("click", function () {
+      if (!current) return;
+      var liveForm = document.getElementById("comment-form");
+      liveForm.querySelector("[name=quote]").value = current.exact;
+      liveForm.querySelector("[name=quote_start]").value = String(current.start);
+      button.hidden = true;
+      var textarea = liveForm.querySelector("textarea[name=body]");
+      textarea.scrollIntoView({ block: "center" });
+      textarea.focus();
+    });
+  }
+
+  // After a comment is posted with htmx, empty the form for the next one.
+  document.addEventListener("comment-posted", function (event) {
+    var form = event.target.closest ? event.target.closest("form") : null;
+    if (form && form.id === "comment-form") {
+      form.reset();
+      form.querySelector("[name=quote_start]").value = "";
+    }
+  });
+
+  // "Cancel" in an inline form: close it instead of leaving the page.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("[data-dismiss-slot]");
+    if (!link) return;
+    var slot = link.closest(".reply-slot");
+    if (!slot) return;
+    event.preventDefault();
+    var owner = slot.closest("article");
+    slot.innerHTML = "";
+    if (owner) owner.querySelector(".comment-actions a, .comment-actions button").focus();
+  });
+
+  // Moving to a highlighted phrase's comment: make the target visible and focusable.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var form = event.detail.target.querySelector && event.detail.target.querySelector("textarea, input[type=text]");
+    if (form && event.detail.target.classList.contains("reply-slot")) form.focus();
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     enhanceCopyButtons(document);
+    setUpQuoting();
   });
 })();

@@ -1,0 +1,34 @@
+"""The discussion beside a passage, as template context for the passage page."""
+
+from django.conf import settings
+
+from discussions import selectors, services
+from discussions.forms import CommentForm
+
+
+def parse_shown(value) -> int:
+    try:
+        shown = int(value)
+    except (TypeError, ValueError):
+        return selectors.THREADS_PER_PAGE
+    return max(selectors.THREADS_PER_PAGE, min(shown, 100_000))
+
+
+def discussion_context(request, membership, passage, *, comment_form=None, shown=None) -> dict:
+    last_seen = services.passage_visit_record(
+        user=request.user, group=membership.group, passage=passage
+    )
+    thread = selectors.passage_thread(membership=membership, passage=passage, last_seen=last_seen)
+    shown = parse_shown(shown if shown is not None else request.GET.get("shown"))
+    return {
+        "thread": thread,
+        "threads": thread.page(shown),
+        "more_threads": max(0, len(thread.roots) - shown),
+        "next_shown": shown + selectors.THREADS_PER_PAGE,
+        "shown": shown,
+        "comment_form": comment_form or CommentForm(),
+        "passage_html": selectors.highlighted_body(passage, thread),
+        "can_moderate": membership.is_facilitator,
+        "poll_seconds": settings.DISCUSSION_POLL_SECONDS,
+        "comment_count": sum(1 for node in thread.by_id.values() if node.show_body),
+    }
