@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.middleware import HtmxDetails
 
 from discussions.context import discussion_context
+from discussions.selectors import new_comment_counts
 from reading import selectors, services
 from reading.access import facilitator_membership_or_403, membership_or_404
 from reading.forms import (
@@ -42,14 +43,23 @@ def home(request: HtmxHttpRequest):
 @require_GET
 def text_detail(request: HtmxHttpRequest, text_slug: str):
     text = get_object_or_404(Text, slug=text_slug)
-    passages = text.passages.with_read_state(request.user).order_by("position")
+    passages = list(text.passages.with_read_state(request.user).order_by("position"))
     progress = selectors.text_progress(user=request.user, text=text)
+    membership = selected_group(request, text)
+    if membership is not None:
+        new_counts = new_comment_counts(
+            user=request.user, group_id=membership.group_id, text_id=text.pk
+        )
+        for passage in passages:
+            passage.new_comments = new_counts.get(passage.position, 0)
     return render(
         request,
         "reading/text_detail.html",
         {
             "text": text,
             "passages": passages,
+            "membership": membership,
+            "group_choices": group_choices(request, text),
             "progress": progress,
             "first_unread": selectors.first_unread_passage(user=request.user, text=text),
             "groups": selectors.groups_for_user(user=request.user, text=text),
@@ -89,6 +99,16 @@ def selected_group(request, text: Text) -> Membership | None:
     return membership
 
 
+def group_choices(request, text: Text):
+    if not request.user.is_authenticated:
+        return []
+    return (
+        Membership.objects.filter(user=request.user, group__text=text)
+        .select_related("group")
+        .order_by("group__notebook_owner", "group__name")
+    )
+
+
 @require_GET
 def passage_detail(request: HtmxHttpRequest, text_slug: str, position: int):
     return render_passage_page(request, _passage_or_404(text_slug, position))
@@ -111,13 +131,7 @@ def render_passage_page(
         "next": neighbours.get(position + 1),
         "membership": membership,
         "group": membership.group if membership else None,
-        "group_choices": (
-            Membership.objects.filter(user=request.user, group__text=text)
-            .select_related("group")
-            .order_by("group__notebook_owner", "group__name")
-            if request.user.is_authenticated
-            else []
-        ),
+        "group_choices": group_choices(request, text),
     }
     context.update(_progress_context(request, passage))
     if membership is not None:
