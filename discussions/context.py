@@ -30,5 +30,6 @@ def discussion_context(request, membership, passage, *, comment_form=None, shown
         "passage_html": selectors.highlighted_body(passage, thread),
         "can_moderate": membership.is_facilitator,
         "poll_seconds": settings.DISCUSSION_POLL_SECONDS,
+        "questions": selectors.passage_questions(membership=membership, passage=passage),
         "comment_count": sum(1 for node in thread.by_id.values() if node.show_body),
     }

@@ -1,6 +1,14 @@
 from django import forms
 
-from discussions.models import COMMENT_MAX_LENGTH, HIDE_REASON_MAX_LENGTH, QUOTE_MAX_LENGTH, Comment
+from discussions.models import (
+    COMMENT_MAX_LENGTH,
+    HIDE_REASON_MAX_LENGTH,
+    QUESTION_MAX_LENGTH,
+    QUOTE_MAX_LENGTH,
+    Comment,
+    Question,
+)
+from reading.models import Meeting
 
 
 def _body_field(label="Your comment"):
@@ -57,4 +65,69 @@ class ToggleForm(forms.Form):
 class NotificationPreferenceForm(forms.Form):
     email_replies = forms.BooleanField(
         required=False, label="Email me when someone replies to my comments"
+    )
+    email_questions = forms.BooleanField(
+        required=False,
+        label="Email me when a question is assigned to my group and a day before it is due",
+    )
+
+
+class QuestionForm(forms.ModelForm):
+    class Meta:
+        model = Question
+        fields = ("body", "first_position", "last_position", "due_at", "meeting", "answer_first")
+        labels = {
+            "body": "Question",
+            "first_position": "On passage",
+            "last_position": "to passage",
+            "due_at": "Due (optional)",
+            "meeting": "For meeting (optional)",
+        }
+        help_texts = {
+            "body": "Markdown is welcome. Up to 5,000 characters.",
+            "last_position": "The same number for a single passage.",
+            "due_at": "Leave empty to use the meeting's time, or for no due date.",
+            "answer_first": "Members see the others' answers only after answering; you always see them all.",
+        }
+        widgets = {
+            "body": forms.Textarea(attrs={"rows": 4, "maxlength": QUESTION_MAX_LENGTH}),
+            "due_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        }
+
+    def __init__(self, *args, group, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instance.group = group
+        self.passage_count = group.text.passages.count()
+        for name in ("first_position", "last_position"):
+            self.fields[name].widget.attrs.update({"min": 1, "max": self.passage_count})
+        self.fields["meeting"].queryset = Meeting.objects.filter(
+            group=group, cancelled_at__isnull=True
+        ).order_by("starts_at")
+        self.fields["meeting"].empty_label = "No meeting"
+        self.fields["body"].error_messages["required"] = "Write the question."
+
+    def clean(self):
+        cleaned = super().clean()
+        first, last = cleaned.get("first_position"), cleaned.get("last_position")
+        for name, value in (("first_position", first), ("last_position", last)):
+            if value is not None and not 1 <= value <= self.passage_count:
+                self.add_error(name, f"Choose a passage between 1 and {self.passage_count}.")
+        if first is not None and last is not None and last < first:
+            self.add_error("last_position", "The last passage cannot come before the first.")
+        return cleaned
+
+
+class AnswerForm(forms.Form):
+    body = _body_field("Your answer")
+
+
+class QuestionDeleteForm(forms.Form):
+    confirm = forms.BooleanField(
+        required=False, label="Yes, delete the question and all its answers"
+    )
+
+
+class MoveForm(forms.Form):
+    direction = forms.TypedChoiceField(
+        choices=[("up", "up"), ("down", "down")], coerce=lambda v: -1 if v == "up" else 1
     )

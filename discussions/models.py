@@ -4,11 +4,94 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 
-from reading.models import Passage, StudyGroup
+from reading.models import Meeting, Passage, StudyGroup
 
 COMMENT_MAX_LENGTH = 10_000
+QUESTION_MAX_LENGTH = 5_000
 QUOTE_MAX_LENGTH = 1_000
 HIDE_REASON_MAX_LENGTH = 300
+
+
+class QuestionQuerySet(models.QuerySet):
+    def for_passage(self, passage: Passage):
+        return self.filter(first_position__lte=passage.position, last_position__gte=passage.position)
+
+    def open(self):
+        return self.filter(closed_at__isnull=True)
+
+
+class Question(models.Model):
+    """A reading question a facilitator assigns to a passage or a range of passages.
+
+    Members answer it once each; an answer is a Comment with `question` set, so
+    answers get the same rendering, editing, tombstones, replies, helpful marks
+    and notifications as comments.
+    """
+
+    group = models.ForeignKey(StudyGroup, on_delete=models.CASCADE, related_name="questions")
+    first_position = models.PositiveIntegerField()
+    last_position = models.PositiveIntegerField()
+    body = models.TextField(max_length=QUESTION_MAX_LENGTH)
+    body_html = models.TextField()
+    due_at = models.DateTimeField(null=True, blank=True)
+    meeting = models.ForeignKey(
+        Meeting, on_delete=models.SET_NULL, null=True, blank=True, related_name="questions"
+    )
+    answer_first = models.BooleanField(
+        default=False,
+        verbose_name="Members answer before they see others' answers",
+    )
+    order = models.PositiveIntegerField(default=0)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    due_reminder_sent_at = models.DateTimeField(null=True, blank=True)
+
+    objects = QuestionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["first_position", "order", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(first_position__gte=1)
+                & Q(last_position__gte=models.F("first_position")),
+                name="question_passage_range_valid",
+            ),
+        ]
+
+    def __str__(self):
+        return self.body[:60]
+
+    def get_absolute_url(self):
+        return reverse(
+            "question_detail", kwargs={"group_slug": self.group.slug, "question_pk": self.pk}
+        )
+
+    @property
+    def body_markup(self):
+        # Sanitized at write time by discussions.markdown.render_markdown.
+        return mark_safe(self.body_html)  # noqa: S308
+
+    @property
+    def due(self):
+        """The due time: the question's own, else its meeting's."""
+        if self.due_at:
+            return self.due_at
+        if self.meeting_id and self.meeting.cancelled_at is None:
+            return self.meeting.starts_at
+        return None
+
+    @property
+    def is_closed(self) -> bool:
+        return self.closed_at is not None
+
+    @property
+    def passage_range_label(self) -> str:
+        if self.first_position == self.last_position:
+            return f"passage {self.first_position}"
+        return f"passages {self.first_position} to {self.last_position}"
 
 
 class Comment(models.Model):
@@ -27,6 +110,11 @@ class Comment(models.Model):
     parent = models.ForeignKey(
         "self", on_delete=models.CASCADE, null=True, blank=True, related_name="replies"
     )
+    # Set on an answer (top level) and on every reply in its thread.
+    question = models.ForeignKey(
+        Question, on_delete=models.CASCADE, null=True, blank=True, related_name="comments"
+    )
+    highlighted_at = models.DateTimeField(null=True, blank=True)
     body = models.TextField(max_length=COMMENT_MAX_LENGTH)
     # Rendered once from `body` at write time and sanitized (see discussions.markdown).
     body_html = models.TextField()
@@ -64,6 +152,11 @@ class Comment(models.Model):
             ),
             models.CheckConstraint(
                 condition=~Q(parent=models.F("pk")), name="comment_not_its_own_parent"
+            ),
+            models.UniqueConstraint(
+                fields=["question", "author"],
+                condition=Q(question__isnull=False, parent__isnull=True, deleted_at__isnull=True),
+                name="one_answer_per_member_question",
             ),
         ]
 
@@ -151,6 +244,9 @@ class Notification(models.Model):
     comment = models.ForeignKey(
         Comment, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
     )
+    question = models.ForeignKey(
+        Question, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
 
@@ -164,7 +260,12 @@ class Notification(models.Model):
                 fields=["recipient", "kind", "comment"],
                 condition=Q(comment__isnull=False),
                 name="one_notification_per_comment_kind",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["recipient", "kind", "question"],
+                condition=Q(question__isnull=False, comment__isnull=True),
+                name="one_notification_per_question_kind",
+            ),
         ]
 
 
@@ -174,6 +275,10 @@ class NotificationPreference(models.Model):
     )
     email_replies = models.BooleanField(
         default=True, verbose_name="Email me when someone replies to my comments"
+    )
+    email_questions = models.BooleanField(
+        default=True,
+        verbose_name="Email me when a question is assigned and a day before it is due",
     )
 
     @classmethod

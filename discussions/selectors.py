@@ -1,13 +1,14 @@
 """Reads for discussions: one query for a passage's comments, the tree built in Python."""
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db.models import Count, Exists, F, IntegerField, Max, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from discussions.anchoring import highlight, locate
-from discussions.models import Comment, HelpfulMark, Notification, PassageVisit
+from discussions.models import Comment, HelpfulMark, Notification, PassageVisit, Question
 from reading.models import Membership, Passage
 
 THREADS_PER_PAGE = 20
@@ -63,11 +64,16 @@ class Thread:
         return self.roots[:shown]
 
 
-def comments_for(*, membership: Membership, passage: Passage):
+def comments_for(*, membership: Membership, passage: Passage | None = None, question_ids=None):
+    """A passage's discussion, or (given question_ids) the answer threads of questions."""
     user = membership.user
+    comments = Comment.objects.filter(group_id=membership.group_id)
+    if question_ids is None:
+        comments = comments.filter(passage=passage, question__isnull=True)
+    else:
+        comments = comments.filter(question_id__in=question_ids)
     return (
-        Comment.objects.filter(group_id=membership.group_id, passage=passage)
-        .select_related("author", "hidden_by")
+        comments.select_related("author", "hidden_by")
         .annotate(
             helpful_count=Count("helpful_marks", distinct=True),
             marked_helpful=Exists(HelpfulMark.objects.filter(comment=OuterRef("pk"), user=user)),
@@ -165,7 +171,9 @@ def highlighted_body(passage: Passage, thread: Thread | None):
 
 def thread_version(*, group_id: int, passage_id: int) -> str:
     """A cheap fingerprint of a discussion: changes when anything in it changes."""
-    stats = Comment.objects.filter(group_id=group_id, passage_id=passage_id).aggregate(
+    stats = Comment.objects.filter(
+        group_id=group_id, passage_id=passage_id, question__isnull=True
+    ).aggregate(
         count=Count("pk"),
         last_id=Coalesce(Max("pk"), Value(0)),
         last_change=Max(
@@ -190,6 +198,7 @@ def new_comment_counts(*, user, group_id: int, text_id: int) -> dict[int, int]:
         Comment.objects.filter(
             group_id=group_id,
             passage__text_id=text_id,
+            question__isnull=True,
             deleted_at__isnull=True,
             hidden_at__isnull=True,
         )
@@ -204,3 +213,156 @@ def new_comment_counts(*, user, group_id: int, text_id: int) -> dict[int, int]:
 
 def unread_notification_count(user) -> int:
     return Notification.objects.filter(recipient=user).unread().count()
+
+
+# Questions ------------------------------------------------------------------
+
+DUE_SOON = timedelta(days=3)
+
+
+@dataclass
+class QuestionView:
+    """A question as one member sees it on a passage page."""
+
+    question: Question
+    answered: bool
+    answer_count: int
+    can_see_answers: bool
+    answers: list[Node]
+    my_answer: Comment | None
+    state: str  # "answered", "overdue", "closed" or "unanswered"
+
+
+def question_state(question: Question, answered: bool, now: datetime) -> str:
+    if answered:
+        return "answered"
+    if question.is_closed:
+        return "closed"
+    due = question.due
+    if due is not None and due < now:
+        return "overdue"
+    return "unanswered"
+
+
+def _questions_with_answer_state(queryset, user):
+    mine = Comment.objects.filter(
+        question=OuterRef("pk"), author=user, parent__isnull=True, deleted_at__isnull=True
+    )
+    return queryset.select_related("meeting", "group").annotate(
+        answered=Exists(mine),
+        answer_count=Count(
+            "comments",
+            filter=Q(comments__parent__isnull=True, comments__deleted_at__isnull=True),
+            distinct=True,
+        ),
+    )
+
+
+def passage_questions(*, membership: Membership, passage: Passage, now=None) -> list[QuestionView]:
+    """The group's questions on a passage with the answers this member may see.
+
+    Where a question says "answer first", other members' answers are not even
+    fetched until the member has answered; facilitators always see them all.
+    """
+    now = now or timezone.now()
+    questions = list(
+        _questions_with_answer_state(
+            Question.objects.filter(group_id=membership.group_id).for_passage(passage),
+            membership.user,
+        ).order_by("first_position", "order", "pk")
+    )
+    visible_ids = [
+        q.pk for q in questions
+        if membership.is_facilitator or q.answered or not q.answer_first
+    ]
+    comments_by_question: dict[int, list[Comment]] = {q.pk: [] for q in questions}
+    if visible_ids:
+        for comment in comments_for(membership=membership, question_ids=visible_ids):
+            comments_by_question[comment.question_id].append(comment)
+    views = []
+    for question in questions:
+        visible = question.pk in visible_ids
+        thread = build_thread(
+            membership=membership, passage=passage, comments=comments_by_question[question.pk],
+            last_seen=now,
+        ) if visible else None
+        if thread is not None:
+            # Highlighted answers first, then in the order they came.
+            thread.roots.sort(key=lambda n: (n.comment.highlighted_at is None, n.comment.created_at))
+        my_answer = next(
+            (c for c in comments_by_question[question.pk]
+             if c.author_id == membership.user_id and c.parent_id is None and not c.is_deleted),
+            None,
+        )
+        views.append(
+            QuestionView(
+                question=question,
+                answered=question.answered,
+                answer_count=question.answer_count,
+                can_see_answers=visible,
+                answers=thread.roots if thread else [],
+                my_answer=my_answer,
+                state=question_state(question, question.answered, now),
+            )
+        )
+    return views
+
+
+def questions_for_user(*, user, now=None) -> dict[str, list[Question]]:
+    """The "my questions" list across all the user's groups, by state."""
+    now = now or timezone.now()
+    questions = _questions_with_answer_state(
+        Question.objects.filter(group__memberships__user=user), user
+    ).select_related("group__text").order_by("group__name", "first_position", "order")
+    groups: dict[str, list[Question]] = {"overdue": [], "due_soon": [], "open": [], "answered": [], "closed": []}
+    for question in questions:
+        state = question_state(question, question.answered, now)
+        question.state = state
+        if state == "unanswered":
+            due = question.due
+            state = "due_soon" if due is not None and due - now <= DUE_SOON else "open"
+        groups[state].append(question)
+    return groups
+
+
+def question_answer_overview(*, question: Question):
+    """Per member of the group: their answer to this question, or None."""
+    answers = {
+        c.author_id: c
+        for c in Comment.objects.filter(
+            question=question, parent__isnull=True, deleted_at__isnull=True
+        )
+    }
+    members = Membership.objects.filter(group_id=question.group_id).select_related("user").order_by("user__username")
+    return [(m, answers.get(m.user_id)) for m in members]
+
+
+def member_outstanding(*, group, now=None):
+    """Per member: assigned open questions not yet answered, and how many are overdue."""
+    now = now or timezone.now()
+    questions = list(Question.objects.filter(group=group).select_related("meeting"))
+    answered = set(
+        Comment.objects.filter(
+            question__group=group, parent__isnull=True, deleted_at__isnull=True
+        ).values_list("question_id", "author_id")
+    )
+    rows = []
+    for membership in Membership.objects.filter(group=group).select_related("user").order_by("user__username"):
+        outstanding = [
+            q for q in questions
+            if not q.is_closed and (q.pk, membership.user_id) not in answered
+        ]
+        overdue = [q for q in outstanding if q.due is not None and q.due < now]
+        rows.append({"membership": membership, "outstanding": outstanding, "overdue": overdue})
+    return rows, questions
+
+
+def question_thread(*, membership: Membership, question: Question, passage: Passage) -> Thread:
+    thread = build_thread(
+        membership=membership,
+        passage=passage,
+        comments=comments_for(membership=membership, question_ids=[question.pk]),
+        last_seen=None,
+    )
+    thread.roots.sort(key=lambda n: (n.comment.highlighted_at is None, n.comment.created_at))
+    return thread

@@ -19,6 +19,7 @@ from discussions.models import (
     Notification,
     NotificationPreference,
     PassageVisit,
+    Question,
 )
 from reading.models import Membership, Passage, StudyGroup
 
@@ -69,6 +70,7 @@ def comment_create(
                 passage=passage,
                 author=author,
                 parent=parent,
+                question_id=parent.question_id if parent is not None else None,
                 body=body,
                 body_html=render_markdown(body),
                 **fields,
@@ -234,9 +236,11 @@ def notifications_mark_read(*, user, notification_ids=None) -> int:
     return notifications.update(read_at=timezone.now())
 
 
-def preference_update(*, user, email_replies: bool) -> NotificationPreference:
+def preference_update(
+    *, user, email_replies: bool, email_questions: bool = True
+) -> NotificationPreference:
     preference, _ = NotificationPreference.objects.update_or_create(
-        user=user, defaults={"email_replies": email_replies}
+        user=user, defaults={"email_replies": email_replies, "email_questions": email_questions}
     )
     return preference
 
@@ -248,3 +252,189 @@ def wants_reply_email(user_id: int) -> bool:
 
 def user_by_id(user_id: int):
     return get_user_model().objects.filter(pk=user_id).first()
+
+
+def wants_question_email(user_id: int) -> bool:
+    preference = NotificationPreference.objects.filter(user_id=user_id).first()
+    return preference.email_questions if preference else True
+
+
+# Questions ----------------------------------------------------------------
+
+
+def _enqueue_question_email(question_id: int, kind: str, recipient_ids: list[int]) -> None:
+    from discussions.tasks import send_question_emails
+
+    send_question_emails.enqueue(question_id=question_id, kind=kind, recipient_ids=recipient_ids)
+
+
+def _notify_members_of_question(question: Question, kind: str, recipients) -> list[int]:
+    recipient_ids = list(recipients)
+    Notification.objects.bulk_create(
+        [
+            Notification(
+                recipient_id=user_id, actor_id=question.created_by_id, kind=kind, question=question
+            )
+            for user_id in recipient_ids
+        ],
+        ignore_conflicts=True,
+    )
+    if recipient_ids:
+        transaction.on_commit(
+            partial(_enqueue_question_email, question.pk, str(kind), recipient_ids)
+        )
+    return recipient_ids
+
+
+@transaction.atomic
+def question_create(*, facilitator, group: StudyGroup, **fields) -> Question:
+    _require_facilitator(facilitator, group)
+    last = (
+        Question.objects.filter(group=group, first_position=fields["first_position"])
+        .order_by("-order")
+        .values_list("order", flat=True)
+        .first()
+    )
+    question = Question(group=group, created_by=facilitator, order=(last or 0) + 1, **fields)
+    question.body_html = render_markdown(question.body)
+    question.full_clean()
+    question.save()
+    members = (
+        Membership.objects.filter(group=group).exclude(user=facilitator).values_list("user_id", flat=True)
+    )
+    _notify_members_of_question(question, Notification.Kind.QUESTION_ASSIGNED, members)
+    return question
+
+
+@transaction.atomic
+def question_update(*, facilitator, question: Question) -> Question:
+    _require_facilitator(facilitator, question.group)
+    question.body_html = render_markdown(question.body)
+    question.full_clean()
+    question.save()
+    return question
+
+
+@transaction.atomic
+def question_set_closed(*, facilitator, question: Question, closed: bool) -> Question:
+    _require_facilitator(facilitator, question.group)
+    question.closed_at = timezone.now() if closed else None
+    question.save(update_fields=["closed_at"])
+    return question
+
+
+@transaction.atomic
+def question_delete(*, facilitator, question: Question) -> None:
+    _require_facilitator(facilitator, question.group)
+    question.delete()
+
+
+@transaction.atomic
+def question_move(*, facilitator, question: Question, direction: int) -> None:
+    """Swap a question with its neighbour on the same passage (direction -1 up, +1 down)."""
+    _require_facilitator(facilitator, question.group)
+    siblings = list(
+        Question.objects.select_for_update()
+        .filter(group=question.group, first_position=question.first_position)
+        .order_by("order", "pk")
+    )
+    index = next(i for i, q in enumerate(siblings) if q.pk == question.pk)
+    other = index + direction
+    if not 0 <= other < len(siblings):
+        return
+    siblings[index], siblings[other] = siblings[other], siblings[index]
+    for order, sibling in enumerate(siblings, start=1):
+        if sibling.order != order:
+            sibling.order = order
+            sibling.save(update_fields=["order"])
+
+
+class QuestionClosed(ValidationError):
+    def __init__(self):
+        super().__init__("This question is closed: it takes no more answers.")
+
+
+def answer_save(*, author, question: Question, body: str) -> Comment:
+    """Create the member's answer, or replace it: one answer per member per question."""
+    if question.is_closed:
+        raise QuestionClosed
+    if not Membership.objects.filter(group_id=question.group_id, user=author).exists():
+        raise PermissionDenied
+    passage = Passage.objects.get(text_id=question.group.text_id, position=question.first_position)
+    for _attempt in range(2):
+        with transaction.atomic():
+            existing = (
+                Comment.objects.select_for_update()
+                .filter(question=question, author=author, parent__isnull=True, deleted_at__isnull=True)
+                .first()
+            )
+            if existing is not None:
+                if existing.body != body:
+                    existing.body = body
+                    existing.body_html = render_markdown(body)
+                    existing.edited_at = timezone.now()
+                    existing.save(update_fields=["body", "body_html", "edited_at"])
+                return existing
+            try:
+                with transaction.atomic():
+                    return Comment.objects.create(
+                        group_id=question.group_id,
+                        passage=passage,
+                        author=author,
+                        question=question,
+                        body=body,
+                        body_html=render_markdown(body),
+                    )
+            except IntegrityError:
+                # A concurrent request created the answer first: update that one.
+                continue
+    raise ValidationError("Your answer could not be saved; please try again.")
+
+
+@transaction.atomic
+def answer_set_highlighted(*, facilitator, answer: Comment, highlighted: bool) -> Comment:
+    _require_facilitator(facilitator, answer.group)
+    if answer.question_id is None or answer.parent_id is not None:
+        raise ValidationError("Only answers can be highlighted.")
+    answer.highlighted_at = timezone.now() if highlighted else None
+    answer.save(update_fields=["highlighted_at"])
+    return answer
+
+
+def question_due_reminders(*, now=None) -> int:
+    """Notify members who have not answered, a day before a question is due.
+
+    Run periodically (`manage.py send_due_reminders`); each question is reminded once.
+    """
+    from datetime import timedelta
+
+    now = now or timezone.now()
+    horizon = now + timedelta(days=1)
+    sent = 0
+    questions = (
+        Question.objects.open()
+        .filter(due_reminder_sent_at__isnull=True)
+        .select_related("meeting")
+    )
+    for question in questions:
+        due = question.due
+        if due is None or not now < due <= horizon:
+            continue
+        with transaction.atomic():
+            locked = Question.objects.select_for_update(skip_locked=True).filter(
+                pk=question.pk, due_reminder_sent_at__isnull=True
+            ).first()
+            if locked is None:
+                continue
+            answered = Comment.objects.filter(
+                question=question, parent__isnull=True, deleted_at__isnull=True
+            ).values("author_id")
+            recipients = (
+                Membership.objects.filter(group_id=question.group_id, role=Membership.Role.MEMBER)
+                .exclude(user_id__in=answered)
+                .values_list("user_id", flat=True)
+            )
+            sent += len(_notify_members_of_question(question, Notification.Kind.QUESTION_DUE, recipients))
+            locked.due_reminder_sent_at = now
+            locked.save(update_fields=["due_reminder_sent_at"])
+    return sent

@@ -11,13 +11,17 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from discussions import selectors, services
 from discussions.context import parse_shown
 from discussions.forms import (
+    AnswerForm,
+    MoveForm,
+    QuestionDeleteForm,
+    QuestionForm,
     CommentEditForm,
     CommentForm,
     HideForm,
     NotificationPreferenceForm,
     ToggleForm,
 )
-from discussions.models import Comment, Notification, NotificationPreference
+from discussions.models import Comment, Notification, NotificationPreference, Question
 from reading.access import membership_or_404
 from reading.models import Passage
 from reading.views import HtmxHttpRequest, render_passage_page
@@ -32,13 +36,26 @@ def _group_passage_or_404(membership, position: int) -> Passage:
 def _comment_or_404(membership, comment_pk: int) -> Comment:
     """A comment of the member's group; hidden ones only for facilitators and their author."""
     comment = get_object_or_404(
-        Comment.objects.select_related("author", "passage__text", "group", "parent__author"),
+        Comment.objects.select_related(
+            "author", "passage__text", "group", "parent__author", "question"
+        ),
         pk=comment_pk,
         group_id=membership.group_id,
     )
     if comment.is_hidden and not membership.is_facilitator and comment.author_id != membership.user_id:
         raise_not_found()
+    if comment.question_id and not _may_see_answers(membership, comment.question):
+        raise_not_found()
     return comment
+
+
+def _may_see_answers(membership, question: Question) -> bool:
+    """"Answer first": others' answers stay out of reach until the member has answered."""
+    if not question.answer_first or membership.is_facilitator:
+        return True
+    return Comment.objects.filter(
+        question=question, author_id=membership.user_id, parent__isnull=True, deleted_at__isnull=True
+    ).exists()
 
 
 def raise_not_found():
@@ -55,9 +72,14 @@ def _discussion_url(comment_or_passage, group, anchor: str = "") -> str:
 
 def _node_for(membership, comment: Comment):
     """The comment as it appears in its thread for this member (with replies, marks, state)."""
-    thread = selectors.passage_thread(
-        membership=membership, passage=comment.passage, last_seen=None
-    )
+    if comment.question_id:
+        thread = selectors.question_thread(
+            membership=membership, question=comment.question, passage=comment.passage
+        )
+    else:
+        thread = selectors.passage_thread(
+            membership=membership, passage=comment.passage, last_seen=None
+        )
     node = thread.by_id.get(comment.pk)
     if node is not None:
         node.is_new = False
@@ -402,10 +424,257 @@ def notifications_read(request: HtmxHttpRequest):
 def notification_settings(request: HtmxHttpRequest):
     preference = NotificationPreference.for_user(request.user)
     form = NotificationPreferenceForm(
-        request.POST or None, initial={"email_replies": preference.email_replies}
+        request.POST or None,
+        initial={
+            "email_replies": preference.email_replies,
+            "email_questions": preference.email_questions,
+        },
     )
     if request.method == "POST" and form.is_valid():
-        services.preference_update(user=request.user, email_replies=form.cleaned_data["email_replies"])
+        services.preference_update(user=request.user, **form.cleaned_data)
         messages.success(request, "Your notification settings are saved.")
         return redirect("notification_settings")
     return render(request, "discussions/notification_settings.html", {"form": form})
+
+
+# Questions ------------------------------------------------------------------
+
+
+def _question_or_404(membership, question_pk: int) -> Question:
+    return get_object_or_404(
+        Question.objects.select_related("group__text", "meeting"),
+        pk=question_pk,
+        group_id=membership.group_id,
+    )
+
+
+def _facilitator_or_403(membership) -> None:
+    if not membership.is_facilitator:
+        raise PermissionDenied("Only the group's facilitators can manage questions.")
+
+
+def _question_passage(question: Question) -> Passage:
+    return Passage.objects.select_related("text").get(
+        text_id=question.group.text_id, position=question.first_position
+    )
+
+
+@login_required
+@require_GET
+def question_list(request: HtmxHttpRequest, group_slug: str):
+    """The group's questions; facilitators also see each member's outstanding ones."""
+    membership = membership_or_404(request, group_slug)
+    rows, questions = selectors.member_outstanding(group=membership.group)
+    answered_counts = {
+        question.pk: sum(1 for row in rows if question not in row["outstanding"])
+        for question in questions
+    }
+    for question in questions:
+        question.answered_by = answered_counts[question.pk]
+    return render(
+        request,
+        "discussions/question_list.html",
+        {
+            "membership": membership,
+            "group": membership.group,
+            "questions": questions,
+            "member_rows": rows if membership.is_facilitator else [],
+            "member_count": len(rows),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def question_edit(request: HtmxHttpRequest, group_slug: str, question_pk: int | None = None):
+    membership = membership_or_404(request, group_slug)
+    _facilitator_or_403(membership)
+    question = _question_or_404(membership, question_pk) if question_pk else None
+    initial = {}
+    if question is None:
+        try:
+            position = int(request.GET.get("passage", ""))
+        except ValueError:
+            position = None
+        if position:
+            initial = {"first_position": position, "last_position": position}
+    form = QuestionForm(request.POST or None, instance=question, group=membership.group, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        fields = {name: form.cleaned_data[name] for name in form.Meta.fields}
+        try:
+            if question is None:
+                question = services.question_create(
+                    facilitator=request.user, group=membership.group, **fields
+                )
+                messages.success(request, f"Question assigned to {question.passage_range_label}.")
+            else:
+                question = services.question_update(facilitator=request.user, question=form.instance)
+                messages.success(request, "Question updated.")
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            return redirect(question)
+    return render(
+        request,
+        "discussions/question_form.html",
+        {"form": form, "group": membership.group, "question": question},
+    )
+
+
+@login_required
+@require_GET
+def question_detail(request: HtmxHttpRequest, group_slug: str, question_pk: int):
+    membership = membership_or_404(request, group_slug)
+    question = _question_or_404(membership, question_pk)
+    passage = _question_passage(question)
+    view = next(
+        v for v in selectors.passage_questions(membership=membership, passage=passage)
+        if v.question.pk == question.pk
+    )
+    return render(
+        request,
+        "discussions/question_detail.html",
+        {
+            "membership": membership,
+            "group": membership.group,
+            "passage": passage,
+            "qv": view,
+            "can_moderate": membership.is_facilitator,
+            "overview": (
+                selectors.question_answer_overview(question=question)
+                if membership.is_facilitator
+                else None
+            ),
+            "answer_form": AnswerForm(initial={"body": view.my_answer.body if view.my_answer else ""}),
+        },
+    )
+
+
+def _render_question_block(request, membership, question: Question, answer_form=None, status=200):
+    passage = _question_passage(question)
+    view = next(
+        v for v in selectors.passage_questions(membership=membership, passage=passage)
+        if v.question.pk == question.pk
+    )
+    return render(
+        request,
+        "discussions/_question.html",
+        {
+            "qv": view,
+            "membership": membership,
+            "group": membership.group,
+            "passage": passage,
+            "can_moderate": membership.is_facilitator,
+            "answer_form": answer_form,
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def answer_save(request: HtmxHttpRequest, group_slug: str, question_pk: int):
+    membership = membership_or_404(request, group_slug)
+    question = _question_or_404(membership, question_pk)
+    form = AnswerForm(request.POST)
+    if form.is_valid():
+        try:
+            services.answer_save(author=request.user, question=question, body=form.cleaned_data["body"])
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            if request.htmx:
+                return _render_question_block(request, membership, question)
+            messages.success(request, "Your answer is saved.")
+            return redirect(f"{question.get_absolute_url()}#answers")
+    if request.htmx:
+        return _render_question_block(request, membership, question, answer_form=form)
+    passage = _question_passage(question)
+    view = next(
+        v for v in selectors.passage_questions(membership=membership, passage=passage)
+        if v.question.pk == question.pk
+    )
+    return render(
+        request,
+        "discussions/question_detail.html",
+        {
+            "membership": membership,
+            "group": membership.group,
+            "passage": passage,
+            "qv": view,
+            "can_moderate": membership.is_facilitator,
+            "overview": None,
+            "answer_form": form,
+        },
+        status=422,
+    )
+
+
+@login_required
+@require_POST
+def question_close(request: HtmxHttpRequest, group_slug: str, question_pk: int):
+    membership = membership_or_404(request, group_slug)
+    _facilitator_or_403(membership)
+    question = _question_or_404(membership, question_pk)
+    form = ToggleForm(request.POST)
+    if form.is_valid():
+        services.question_set_closed(facilitator=request.user, question=question, closed=form.cleaned_data["on"])
+        messages.success(request, "The question is closed: no more answers." if form.cleaned_data["on"] else "The question is open again.")
+    return redirect(question)
+
+
+@login_required
+@require_POST
+def question_move(request: HtmxHttpRequest, group_slug: str, question_pk: int):
+    membership = membership_or_404(request, group_slug)
+    _facilitator_or_403(membership)
+    question = _question_or_404(membership, question_pk)
+    form = MoveForm(request.POST)
+    if form.is_valid():
+        services.question_move(facilitator=request.user, question=question, direction=form.cleaned_data["direction"])
+    return redirect(reverse("question_list", kwargs={"group_slug": group_slug}) + f"#question-{question.pk}")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def question_delete(request: HtmxHttpRequest, group_slug: str, question_pk: int):
+    membership = membership_or_404(request, group_slug)
+    _facilitator_or_403(membership)
+    question = _question_or_404(membership, question_pk)
+    answer_count = question.comments.filter(parent__isnull=True, deleted_at__isnull=True).count()
+    form = QuestionDeleteForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        if answer_count == 0 or form.cleaned_data["confirm"]:
+            services.question_delete(facilitator=request.user, question=question)
+            messages.success(request, "The question is deleted.")
+            return redirect("question_list", group_slug=group_slug)
+        form.add_error("confirm", f"This question has {answer_count} answer{'s' if answer_count != 1 else ''}: tick the box to delete them too.")
+    return render(
+        request,
+        "discussions/question_delete.html",
+        {"form": form, "question": question, "group": membership.group, "answer_count": answer_count},
+        status=422 if form.errors else 200,
+    )
+
+
+@login_required
+@require_POST
+def answer_highlight(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
+    membership, comment = _facilitator_comment(request, group_slug, comment_pk)
+    form = ToggleForm(request.POST)
+    if form.is_valid():
+        try:
+            services.answer_set_highlighted(facilitator=request.user, answer=comment, highlighted=form.cleaned_data["on"])
+        except ValidationError as error:
+            messages.error(request, error.messages[0])
+    if request.htmx:
+        return _render_node(request, membership, comment)
+    if comment.question_id:
+        return redirect(f"{comment.question.get_absolute_url()}#comment-{comment.pk}")
+    return redirect(_discussion_url(comment, membership.group, f"comment-{comment.pk}"))
+
+
+@login_required
+@require_GET
+def my_questions(request: HtmxHttpRequest):
+    return render(request, "discussions/my_questions.html", {"sections": selectors.questions_for_user(user=request.user)})
