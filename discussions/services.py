@@ -4,6 +4,8 @@ Emails are enqueued as Django tasks only after the transaction commits.
 """
 
 import re
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import partial
 
 from django.contrib.auth import get_user_model
@@ -24,6 +26,18 @@ from discussions.models import (
 from reading.models import Membership, Passage, StudyGroup
 
 MENTION = re.compile(r"(?<![\w@])@([\w.@+-]+)")
+
+_emails_muted: ContextVar[bool] = ContextVar("emails_muted", default=False)
+
+
+@contextmanager
+def emails_muted():
+    """In-app notifications only: used when loading demo data, which should not send email."""
+    token = _emails_muted.set(True)
+    try:
+        yield
+    finally:
+        _emails_muted.reset(token)
 
 
 def mentioned_usernames(body: str) -> set[str]:
@@ -122,6 +136,8 @@ def _notify_for_comment(comment: Comment) -> None:
 def _enqueue_reply_email(comment_id: int, recipient_id: int) -> None:
     from discussions.tasks import send_reply_email
 
+    if _emails_muted.get():
+        return
     send_reply_email.enqueue(comment_id=comment_id, recipient_id=recipient_id)
 
 
@@ -265,6 +281,8 @@ def wants_question_email(user_id: int) -> bool:
 def _enqueue_question_email(question_id: int, kind: str, recipient_ids: list[int]) -> None:
     from discussions.tasks import send_question_emails
 
+    if _emails_muted.get():
+        return
     send_question_emails.enqueue(question_id=question_id, kind=kind, recipient_ids=recipient_ids)
 
 
