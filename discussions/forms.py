@@ -35,7 +35,15 @@ class CommentForm(forms.Form):
         help_text="Select words in the passage and choose “Comment on selection”, or paste them here.",
         widget=forms.TextInput(attrs={"maxlength": QUOTE_MAX_LENGTH}),
     )
-    quote_start = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
+    quote_start = forms.IntegerField(
+        required=False,
+        min_value=0,
+        widget=forms.HiddenInput,
+        error_messages={
+            "invalid": "The position of the quote was not understood. Select or paste it again.",
+            "min_value": "The position of the quote was not understood. Select or paste it again.",
+        },
+    )
     parent = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
 

@@ -79,11 +79,20 @@ def groups_for_user(*, user, text: Text | None = None):
     if not user.is_authenticated:
         return []
     role = Membership.objects.filter(group=OuterRef("pk"), user=user).values("role")[:1]
+    # A subquery, not Count("memberships"): after for_member()'s filter on the same
+    # relation, Count would reuse that join and count only the user's own membership.
+    member_count = (
+        Membership.objects.filter(group=OuterRef("pk"))
+        .order_by()
+        .values("group")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
     groups = (
         StudyGroup.objects.for_member(user)
         .shared()
         .select_related("text")
-        .annotate(my_role=Subquery(role), member_count=Count("memberships", distinct=True))
+        .annotate(my_role=Subquery(role), member_count=Subquery(member_count))
         .prefetch_related(upcoming_meetings_prefetch())
         .order_by("name")
     )

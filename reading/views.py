@@ -197,7 +197,9 @@ def signup(request: HtmxHttpRequest):
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, f"Welcome to sectstudy, {user.username}.")
         return redirect(_safe_next(request, reverse("home")))
-    return render(request, "registration/signup.html", {"form": form, "next": request.GET.get("next", "")})
+    # A failed POST keeps `next`, so a typo does not lose the way back (e.g. to an invitation).
+    next_url = request.POST.get("next") or request.GET.get("next", "")
+    return render(request, "registration/signup.html", {"form": form, "next": next_url})
 
 
 # Groups -------------------------------------------------------------------
@@ -378,4 +380,6 @@ def notebook(request: HtmxHttpRequest, text_slug: str):
     text = get_object_or_404(Text, slug=text_slug)
     group = services.notebook_for(reader=request.user, text=text)
     passage = selectors.first_unread_passage(user=request.user, text=text) or text.passages.first()
+    if passage is None:  # a text with no passages yet (made in the admin)
+        return redirect(f"{text.get_absolute_url()}?group={group.slug}")
     return redirect(f"{passage.get_absolute_url()}?group={group.slug}")

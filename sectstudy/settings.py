@@ -123,17 +123,20 @@ STORAGES = {
     },
 }
 
-# Email (Django 6.1 mailers): the console in development, SMTP when EMAIL_HOST is set.
-if os.environ.get("EMAIL_HOST"):
+# Email (Django 6.1 mailers): SMTP when EMAIL_HOST is set; otherwise the console in
+# development and, in production, a local mail server on localhost:25 (Django's own
+# default), never the console, where password-reset mail would silently vanish.
+email_host = os.environ.get("EMAIL_HOST", "")
+if email_host or not DEBUG:
     MAILERS = {
         "default": {
             "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
             "OPTIONS": {
-                "host": os.environ["EMAIL_HOST"],
-                "port": int(os.environ.get("EMAIL_PORT", "587")),
+                "host": email_host or "localhost",
+                "port": int(os.environ.get("EMAIL_PORT", "587" if email_host else "25")),
                 "username": os.environ.get("EMAIL_HOST_USER", ""),
                 "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
-                "use_tls": env_bool("EMAIL_USE_TLS", True),
+                "use_tls": env_bool("EMAIL_USE_TLS", bool(email_host)),
                 "timeout": 10,
             },
         }

@@ -4,6 +4,12 @@ from reading.services import shipped_essay_import
 from tests.factories import make_group, make_user
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # The default hasher costs ~0.5 s per user; tests don't need its strength.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def essay(db):
     """The shipped essay, "Anatomy of the Sect", imported."""
