@@ -3,6 +3,7 @@ from datetime import timedelta
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404, redirect, render
@@ -148,10 +149,12 @@ def _progress_context(request, passage: Passage) -> dict:
     }
 
 
-@login_required
 @require_POST
 def progress_update(request: HtmxHttpRequest, text_slug: str, position: int):
     passage = _passage_or_404(text_slug, position)
+    if not request.user.is_authenticated:
+        # Back to the passage after logging in: the progress URL itself only takes POST.
+        return redirect_to_login(passage.get_absolute_url())
     form = ProgressForm(request.POST)
     if form.is_valid():
         services.progress_set(reader=request.user, passage=passage, read=form.cleaned_data["read"])

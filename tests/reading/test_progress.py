@@ -143,11 +143,12 @@ def test_progress_update_unknown_passage_is_404(reader_client, reader, essay):
     assert progress_rows(reader) == []
 
 
-def test_progress_update_anonymous_is_redirected_to_login(client, essay):
+def test_progress_update_anonymous_is_redirected_to_login_and_back_to_the_passage(client, essay):
     response = client.post(PROGRESS_URL, {"read": "1"})
 
     assert response.status_code == 302
-    assert response["Location"] == f"/accounts/login/?next={PROGRESS_URL}"
+    # Not back to the progress URL, which only accepts POST.
+    assert response["Location"] == f"/accounts/login/?next={PROGRESS_URL.removesuffix('progress/')}"
     assert ReadingProgress.objects.count() == 0
 
 
