@@ -33,16 +33,12 @@ class StudyGroupForm(forms.ModelForm):
         model = StudyGroup
         fields = ("text", "name", "description")
         widgets = {"description": forms.Textarea(attrs={"rows": 4, "maxlength": 1000})}
+        error_messages = {"name": {"required": "Give the group a name."}}
         help_texts = {
             "name": "Up to 80 characters.",
             "description": "Optional. What the group is reading for, when it meets. Up to 1,000 characters.",
         }
 
-    def clean_name(self):
-        name = self.cleaned_data["name"].strip()
-        if not name:
-            raise forms.ValidationError("Give the group a name.")
-        return name
 
 
 class InvitationForm(forms.Form):

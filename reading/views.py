@@ -5,7 +5,7 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -358,6 +358,8 @@ def group_leave(request: HtmxHttpRequest, group_slug: str):
 def meeting_edit(request: HtmxHttpRequest, group_slug: str, meeting_pk: int | None = None):
     membership = facilitator_membership_or_403(request, group_slug)
     group = membership.group
+    if group.is_notebook:
+        raise Http404("A private notebook has no meetings.")
     meeting = get_object_or_404(Meeting, pk=meeting_pk, group=group) if meeting_pk else None
     form = MeetingForm(request.POST or None, instance=meeting, group=group)
     if request.method == "POST" and form.is_valid():

@@ -480,14 +480,6 @@ def test_continue_reading_post_is_405(reader_client, essay):
 # Progress needs a login -----------------------------------------------------------
 
 
-def test_progress_update_anonymous_post_redirects_to_login(client, essay):
-    response = client.post(f"{ESSAY_URL}3/progress/", {"read": "1"})
-
-    assert response.status_code == 302
-    assert response["Location"] == f"/accounts/login/?next={ESSAY_URL}3/progress/"
-    assert ReadingProgress.objects.count() == 0
-
-
 # Notebook -----------------------------------------------------------------------
 
 
