@@ -312,7 +312,11 @@ def questions_for_user(*, user, now=None) -> dict[str, list[Question]]:
     """The "my questions" list across all the user's groups, by state."""
     now = now or timezone.now()
     questions = _questions_with_answer_state(
-        Question.objects.filter(group__memberships__user=user), user
+        # Only where the user is a member: facilitators assign questions, not answer them.
+        Question.objects.filter(
+            group__memberships__user=user, group__memberships__role=Membership.Role.MEMBER
+        ),
+        user,
     ).select_related("group__text").order_by("group__name", "first_position", "order")
     groups: dict[str, list[Question]] = {"overdue": [], "due_soon": [], "open": [], "answered": [], "closed": []}
     for question in questions:
@@ -333,27 +337,36 @@ def question_answer_overview(*, question: Question):
             question=question, parent__isnull=True, deleted_at__isnull=True
         )
     }
-    members = Membership.objects.filter(group_id=question.group_id).select_related("user").order_by("user__username")
+    # Questions are assigned to members; facilitators ask them and are not listed.
+    members = Membership.objects.filter(
+        group_id=question.group_id, role=Membership.Role.MEMBER
+    ).select_related("user").order_by("user__username")
     return [(m, answers.get(m.user_id)) for m in members]
 
 
 def member_outstanding(*, group, now=None):
     """Per member: assigned open questions not yet answered, and how many are overdue."""
     now = now or timezone.now()
-    questions = list(Question.objects.filter(group=group).select_related("meeting"))
+    questions = list(Question.objects.filter(group=group).select_related("meeting", "group"))
     answered = set(
         Comment.objects.filter(
             question__group=group, parent__isnull=True, deleted_at__isnull=True
         ).values_list("question_id", "author_id")
     )
     rows = []
-    for membership in Membership.objects.filter(group=group).select_related("user").order_by("user__username"):
+    members = Membership.objects.filter(group=group, role=Membership.Role.MEMBER)
+    for membership in members.select_related("user").order_by("user__username"):
         outstanding = [
             q for q in questions
             if not q.is_closed and (q.pk, membership.user_id) not in answered
         ]
         overdue = [q for q in outstanding if q.due is not None and q.due < now]
-        rows.append({"membership": membership, "outstanding": outstanding, "overdue": overdue})
+        rows.append({
+            "membership": membership,
+            "outstanding": outstanding,
+            "overdue": overdue,
+            "answered": {q.pk for q in questions if (q.pk, membership.user_id) in answered},
+        })
     return rows, questions
 
 

@@ -11,6 +11,7 @@ from functools import partial
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from discussions.anchoring import quote_in_passage
@@ -100,7 +101,15 @@ def _notify_for_comment(comment: Comment) -> None:
     author_id = comment.author_id
     notifications = []
     reply_recipient = None
-    if comment.parent_id and comment.parent.author_id and comment.parent.author_id != author_id:
+    if (
+        comment.parent_id
+        and comment.parent.author_id
+        and comment.parent.author_id != author_id
+        # Only someone still in the group hears about it: the email quotes the reply.
+        and Membership.objects.filter(
+            group_id=comment.group_id, user_id=comment.parent.author_id
+        ).exists()
+    ):
         reply_recipient = comment.parent.author_id
         notifications.append(
             Notification(
@@ -117,6 +126,16 @@ def _notify_for_comment(comment: Comment) -> None:
             .exclude(user_id=author_id)
             .values_list("user_id", flat=True)
         )
+        if comment.question_id and comment.question.answer_first:
+            # Don't point people at answers they may not see yet.
+            mentioned = mentioned.filter(
+                Q(role=Membership.Role.FACILITATOR)
+                | Q(
+                    user__comments__question_id=comment.question_id,
+                    user__comments__parent__isnull=True,
+                    user__comments__deleted_at__isnull=True,
+                )
+            ).distinct()
         notifications.extend(
             Notification(
                 recipient_id=user_id,
@@ -152,6 +171,8 @@ def comment_edit(*, editor, comment: Comment, body: str) -> Comment:
     _require_author(editor, comment)
     if comment.is_deleted:
         raise ValidationError("A deleted comment cannot be edited.")
+    if comment.question_id and comment.parent_id is None and comment.question.is_closed:
+        raise QuestionClosed  # as answer_save: a closed question's answers are final
     if body != comment.body:
         comment.body = body
         comment.body_html = render_markdown(body)
@@ -318,7 +339,10 @@ def question_create(*, facilitator, group: StudyGroup, **fields) -> Question:
     question.full_clean()
     question.save()
     members = (
-        Membership.objects.filter(group=group).exclude(user=facilitator).values_list("user_id", flat=True)
+        # Assigned to the members, as the due reminders are; no co-facilitator either.
+        Membership.objects.filter(group=group, role=Membership.Role.MEMBER)
+        .exclude(user=facilitator)
+        .values_list("user_id", flat=True)
     )
     _notify_members_of_question(question, Notification.Kind.QUESTION_ASSIGNED, members)
     return question
@@ -327,6 +351,9 @@ def question_create(*, facilitator, group: StudyGroup, **fields) -> Question:
 @transaction.atomic
 def question_update(*, facilitator, question: Question) -> Question:
     _require_facilitator(facilitator, question.group)
+    stored = Question.objects.select_related("meeting").get(pk=question.pk)
+    if stored.due != question.due:
+        question.due_reminder_sent_at = None  # a new due date earns a new reminder
     question.body_html = render_markdown(question.body)
     question.full_clean()
     question.save()
@@ -395,7 +422,7 @@ def answer_save(*, author, question: Question, body: str) -> Comment:
                 return existing
             try:
                 with transaction.atomic():
-                    return Comment.objects.create(
+                    answer = Comment.objects.create(
                         group_id=question.group_id,
                         passage=passage,
                         author=author,
@@ -403,6 +430,8 @@ def answer_save(*, author, question: Question, body: str) -> Comment:
                         body=body,
                         body_html=render_markdown(body),
                     )
+                    _notify_for_comment(answer)
+                    return answer
             except IntegrityError:
                 # A concurrent request created the answer first: update that one.
                 continue

