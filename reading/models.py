@@ -75,8 +75,11 @@ class Passage(models.Model):
     @property
     def opening_words(self) -> str:
         words = self.body.split()
-        opening = " ".join(words[:10])
-        return opening + ("…" if len(words) > 10 else "")
+        if len(words) <= 10:
+            return self.body
+        # Cut on a whole word, without a dangling hyphen or punctuation before the ellipsis.
+        opening = " ".join(words[:10]).rstrip(".,;:!?-–—")
+        return f"{opening}…"
 
 
 class ReadingProgress(models.Model):

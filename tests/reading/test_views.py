@@ -156,7 +156,7 @@ def expected_rows(essay, states) -> list[tuple]:
         (
             passage.position,
             f"{ESSAY_URL}{passage.position}/",
-            escape(" ".join(passage.body.split()[:10]) + "…"),
+            escape(" ".join(passage.body.split()[:10]).rstrip(".,;:!?-–—") + "…"),
             len(source_paragraph(passage.position).split()),
             states[passage.position - 1],
         )
@@ -174,7 +174,7 @@ def test_text_detail_anonymous_shows_contents_without_read_column(client, essay)
     assert contents_rows(response)[0] == (
         1,
         f"{ESSAY_URL}1/",
-        "To sum up: we have seen three approaches so far.…",
+        "To sum up: we have seen three approaches so far…",
         60,
         None,
     )

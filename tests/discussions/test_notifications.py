@@ -1,0 +1,381 @@
+"""Notifications: replies and mentions, the header count, the notifications page,
+mark-all-read, and reply emails sent as a Django task after the transaction commits."""
+
+import re
+
+import pytest
+from django.tasks import Task, TaskResultStatus
+
+from discussions import services
+from discussions.models import Notification, NotificationPreference
+from discussions.tasks import send_reply_email
+from reading.models import Membership
+from tests.discussions.helpers import ESSAY_URL, create_url, post_comment
+
+SITE_URL = "https://sectstudy.example"
+
+
+@pytest.fixture(autouse=True)
+def site_url(settings):
+    settings.SITE_URL = SITE_URL
+
+
+def notifications_of(user) -> list[tuple[str, str, int]]:
+    return [
+        (n.kind, n.actor.username, n.comment_id)
+        for n in Notification.objects.filter(recipient=user).order_by("pk")
+    ]
+
+
+def header_badge(client) -> str | None:
+    html = client.get("/").content.decode()
+    match = re.search(
+        r'Notifications <span class="badge">(\d+)'
+        r'<span class="visually-hidden"> unread</span></span>',
+        html,
+    )
+    return match.group(1) if match else None
+
+
+# Who is notified --------------------------------------------------------------------
+
+
+def test_comment_reply_notifies_the_parent_author(member, facilitator, group, passage):
+    parent = post_comment(facilitator, group, passage, "Top.")
+
+    reply = post_comment(member, group, passage, "Reply.", parent=parent)
+
+    assert notifications_of(facilitator) == [("reply", "member", reply.pk)]
+    assert notifications_of(member) == []
+
+
+def test_comment_reply_to_oneself_notifies_nobody(member, group, passage):
+    parent = post_comment(member, group, passage, "Top.")
+
+    post_comment(member, group, passage, "Adding to myself.", parent=parent)
+
+    assert Notification.objects.count() == 0
+
+
+def test_comment_mention_of_a_group_member_notifies_them(member, other_member, group, passage):
+    comment = post_comment(member, group, passage, "What do you think, @other?")
+
+    assert notifications_of(other_member) == [("mention", "member", comment.pk)]
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["@other.", "(@other)", "@other, and @other again", "Ask @other: now", "**@other**"],
+    ids=["trailing-period", "parentheses", "twice", "colon", "bold"],
+)
+def test_comment_mention_forms_notify_once(member, other_member, group, passage, body):
+    comment = post_comment(member, group, passage, body)
+
+    assert notifications_of(other_member) == [("mention", "member", comment.pk)]
+
+
+def test_comment_mention_inside_an_email_address_is_not_a_mention(
+    member, other_member, group, passage
+):
+    post_comment(member, group, passage, "Write to someone@other or me@example.com")
+
+    assert Notification.objects.count() == 0
+
+
+def test_comment_mention_of_a_non_member_notifies_nobody(
+    member, outsider, other_group, group, passage
+):
+    post_comment(member, group, passage, "Hello @outsider and @nobody.")
+
+    assert Notification.objects.count() == 0
+
+
+def test_comment_mention_of_oneself_notifies_nobody(member, group, passage):
+    post_comment(member, group, passage, "Note to @member: reread this.")
+
+    assert Notification.objects.count() == 0
+
+
+def test_comment_reply_mentioning_the_parent_author_notifies_once(
+    member, facilitator, group, passage
+):
+    parent = post_comment(facilitator, group, passage, "Top.")
+
+    reply = post_comment(member, group, passage, "@facilitator I disagree.", parent=parent)
+
+    assert notifications_of(facilitator) == [("reply", "member", reply.pk)]
+
+
+def test_comment_reply_mentioning_another_member_notifies_both(
+    member, facilitator, other_member, group, passage
+):
+    parent = post_comment(facilitator, group, passage, "Top.")
+
+    reply = post_comment(member, group, passage, "Agreed with @other.", parent=parent)
+
+    assert notifications_of(facilitator) == [("reply", "member", reply.pk)]
+    assert notifications_of(other_member) == [("mention", "member", reply.pk)]
+
+
+def test_comment_reply_to_a_former_member_notifies_nobody(
+    member, other_member, group, passage, mailoutbox, django_capture_on_commit_callbacks
+):
+    parent = post_comment(member, group, passage, "Before I left.")
+    Membership.objects.filter(group=group, user=member).delete()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        post_comment(other_member, group, passage, "Group-only words.", parent=parent)
+
+    assert notifications_of(member) == []
+    assert mailoutbox == []
+
+
+def test_comment_posted_through_the_view_notifies(
+    member_client, facilitator, other_member, group, passage
+):
+    parent = post_comment(facilitator, group, passage, "Top.")
+
+    member_client.post(create_url(group), {"body": "Yes, @other.", "parent": parent.pk})
+
+    assert [kind for kind, _, _ in notifications_of(facilitator)] == ["reply"]
+    assert [kind for kind, _, _ in notifications_of(other_member)] == ["mention"]
+
+
+# Header count, page, mark-all-read ------------------------------------------------------
+
+
+def test_header_shows_unread_notification_count(
+    facilitator_client, member, other_member, facilitator, group, passage
+):
+    parent = post_comment(facilitator, group, passage, "Top.")
+    post_comment(member, group, passage, "One.", parent=parent)
+    post_comment(other_member, group, passage, "Two, @facilitator.")
+
+    assert header_badge(facilitator_client) == "2"
+
+
+def test_header_without_notifications_shows_no_badge(member_client):
+    assert header_badge(member_client) is None
+
+
+def test_notification_list_shows_replies_and_mentions(
+    facilitator_client, member, other_member, facilitator, group, passage
+):
+    parent = post_comment(facilitator, group, passage, "Top.")
+    reply = post_comment(member, group, passage, "One.", parent=parent)
+    mention = post_comment(other_member, group, passage, "Two, @facilitator.")
+
+    response = facilitator_client.get("/notifications/")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    link = (
+        f'<a href="{ESSAY_URL}1/?group={group.slug}#comment-{{}}">'
+        "passage 1 of Anatomy of the Sect</a>"
+    )
+    assert html.count('<li class="notification is-unread">') == 2
+    assert "<strong>other</strong> mentioned you" in html
+    assert "<strong>member</strong> replied to you" in html
+    assert link.format(reply.pk) in html
+    assert link.format(mention.pk) in html
+    # Newest first.
+    assert html.index("<strong>other</strong>") < html.index("<strong>member</strong>")
+
+
+def test_notification_list_shows_only_own_notifications(
+    member_client, member, facilitator, other_member, group, passage
+):
+    parent = post_comment(other_member, group, passage, "Top.")
+    post_comment(facilitator, group, passage, "Private reply.", parent=parent)
+
+    html = member_client.get("/notifications/").content.decode()
+
+    assert "No notifications yet." in html
+    assert "replied to you" not in html
+
+
+def test_notifications_read_marks_all_read(
+    facilitator_client, member, other_member, facilitator, group, passage
+):
+    parent = post_comment(facilitator, group, passage, "Top.")
+    post_comment(member, group, passage, "One.", parent=parent)
+    post_comment(other_member, group, passage, "Two, @facilitator.")
+    post_comment(facilitator, group, passage, "Hi @other.")
+
+    response = facilitator_client.post("/notifications/read/")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/notifications/"
+    assert Notification.objects.filter(recipient=facilitator, read_at__isnull=True).count() == 0
+    assert Notification.objects.filter(recipient=other_member, read_at__isnull=True).count() == 1
+    assert header_badge(facilitator_client) is None
+    assert "is-unread" not in facilitator_client.get("/notifications/").content.decode()
+
+
+def test_notifications_read_get_is_not_allowed(member_client):
+    assert member_client.get("/notifications/read/").status_code == 405
+
+
+# Reply emails ---------------------------------------------------------------------------
+
+
+def test_reply_email_is_not_sent_before_commit(
+    member_client, facilitator, group, passage, mailoutbox, django_capture_on_commit_callbacks
+):
+    parent = post_comment(facilitator, group, passage, "Top.")
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        member_client.post(create_url(group), {"body": "Reply.", "parent": parent.pk})
+
+    assert len(callbacks) == 1
+    assert mailoutbox == []
+    assert Notification.objects.filter(recipient=facilitator).count() == 1
+
+
+def test_reply_email_is_sent_once_after_commit(
+    member_client, facilitator, group, passage, mailoutbox, django_capture_on_commit_callbacks
+):
+    parent = post_comment(facilitator, group, passage, "Top.")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        member_client.post(create_url(group), {"body": "I *think* not.", "parent": parent.pk})
+
+    reply = parent.replies.get()
+    assert len(mailoutbox) == 1
+    email = mailoutbox[0]
+    assert email.to == ["facilitator@example.com"]
+    assert email.subject == "member replied to you in Reading circle"
+    assert email.body == (
+        'member replied to your comment on passage 1 of "Anatomy of the Sect" in Reading circle:\n'
+        "\n"
+        "I *think* not.\n"
+        "\n"
+        f"Read the thread: {SITE_URL}{ESSAY_URL}1/?group={group.slug}#comment-{reply.pk}\n"
+        "\n"
+        "You receive this because you allowed email notifications for replies. "
+        f"Turn them off: {SITE_URL}/settings/notifications/\n\n"
+    )
+
+
+def test_reply_email_is_not_sent_for_mentions(
+    member_client, other_member, group, passage, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        member_client.post(create_url(group), {"body": "Hello @other."})
+
+    assert callbacks == []
+    assert mailoutbox == []
+
+
+def test_reply_email_is_not_sent_for_replies_to_oneself(
+    member_client, member, group, passage, mailoutbox, django_capture_on_commit_callbacks
+):
+    parent = post_comment(member, group, passage, "Top.")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        member_client.post(create_url(group), {"body": "More.", "parent": parent.pk})
+
+    assert mailoutbox == []
+
+
+def test_notification_settings_page_shows_email_on_by_default(facilitator_client):
+    response = facilitator_client.get("/settings/notifications/")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert re.search(
+        r'<input type="checkbox" name="email_replies" id="id_email_replies" checked>', html
+    )
+    assert 'action="/settings/notifications/"' in html
+
+
+def test_notification_settings_post_turns_email_off(facilitator_client, facilitator):
+    response = facilitator_client.post("/settings/notifications/", {})
+
+    assert response.status_code == 302
+    assert response["Location"] == "/settings/notifications/"
+    assert NotificationPreference.objects.get(user=facilitator).email_replies is False
+    html = facilitator_client.get("/settings/notifications/").content.decode()
+    assert '<input type="checkbox" name="email_replies" id="id_email_replies">' in html
+
+
+def test_reply_email_is_not_sent_when_recipient_turned_email_off(
+    facilitator_client,
+    member_client,
+    facilitator,
+    group,
+    passage,
+    mailoutbox,
+    django_capture_on_commit_callbacks,
+):
+    facilitator_client.post("/settings/notifications/", {})
+    parent = post_comment(facilitator, group, passage, "Top.")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        member_client.post(create_url(group), {"body": "Reply.", "parent": parent.pk})
+
+    assert mailoutbox == []
+    assert [kind for kind, _, _ in notifications_of(facilitator)] == ["reply"]
+
+
+def test_reply_email_is_sent_again_when_recipient_turns_email_back_on(
+    facilitator_client,
+    member_client,
+    facilitator,
+    group,
+    passage,
+    mailoutbox,
+    django_capture_on_commit_callbacks,
+):
+    facilitator_client.post("/settings/notifications/", {})
+    facilitator_client.post("/settings/notifications/", {"email_replies": "on"})
+    parent = post_comment(facilitator, group, passage, "Top.")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        member_client.post(create_url(group), {"body": "Reply.", "parent": parent.pk})
+
+    assert [email.to for email in mailoutbox] == [["facilitator@example.com"]]
+
+
+def test_send_reply_email_is_a_django_task():
+    assert isinstance(send_reply_email, Task)
+    assert send_reply_email.name == "send_reply_email"
+
+
+def test_send_reply_email_enqueued_sends_the_email(member, facilitator, group, passage, mailoutbox):
+    parent = post_comment(facilitator, group, passage, "Top.")
+    reply = post_comment(member, group, passage, "Reply.", parent=parent)
+
+    result = send_reply_email.enqueue(comment_id=reply.pk, recipient_id=facilitator.pk)
+
+    assert result.status == TaskResultStatus.SUCCESSFUL
+    assert result.return_value is True
+    assert len(mailoutbox) == 1
+
+
+def test_send_reply_email_for_a_deleted_comment_sends_nothing(
+    member, facilitator, group, passage, mailoutbox
+):
+    parent = post_comment(facilitator, group, passage, "Top.")
+    reply = post_comment(member, group, passage, "Reply.", parent=parent)
+    services.comment_delete(user=member, comment=reply)
+
+    result = send_reply_email.enqueue(comment_id=reply.pk, recipient_id=facilitator.pk)
+
+    assert result.status == TaskResultStatus.SUCCESSFUL
+    assert result.return_value is False
+    assert mailoutbox == []
+
+
+def test_send_reply_email_to_a_recipient_without_address_sends_nothing(
+    member, facilitator, group, passage, mailoutbox
+):
+    facilitator.email = ""
+    facilitator.save(update_fields=["email"])
+    parent = post_comment(facilitator, group, passage, "Top.")
+    reply = post_comment(member, group, passage, "Reply.", parent=parent)
+
+    result = send_reply_email.enqueue(comment_id=reply.pk, recipient_id=facilitator.pk)
+
+    assert result.return_value is False
+    assert mailoutbox == []

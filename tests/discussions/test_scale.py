@@ -1,0 +1,463 @@
+"""Discussions at scale: constant query counts, paging of threads and replies, and
+concurrent replies (also racing a delete) through the real views."""
+
+import functools
+import re
+import threading
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from discussions import services
+from discussions.anchoring import quote_in_passage
+from discussions.markdown import render_markdown
+from discussions.models import Comment, HelpfulMark, Notification
+from reading.models import Membership
+from tests.discussions.helpers import (
+    ESSAY_URL,
+    HTMX,
+    comment_url,
+    create_url,
+    logged_in,
+    passage_url,
+    post_comment,
+    updates_url,
+)
+from tests.factories import make_user
+
+QUOTES = [
+    "three approaches",
+    "individual militants",
+    "political center",
+    "the vanguard and the class",
+]
+THREADS = 10
+
+
+def comment_ids(html: str) -> list[int]:
+    return [
+        int(pk) for pk in re.findall(r'<article class="comment[^"]*"\s+id="comment-(\d+)"', html)
+    ]
+
+
+@functools.cache
+def _rendered(body: str) -> str:
+    return render_markdown(body)
+
+
+def _comment(group, passage, author, n: int, parent=None, quote: str = "") -> Comment:
+    # Ten kinds of body, each rendered once: the pages are what is measured, not Markdown.
+    body = (
+        f"Comment **{n % 10}** on [the essay](https://example.com/{n % 10}), by @{author.username}."
+    )
+    fields = {}
+    if quote:
+        selector = quote_in_passage(passage.body, quote)
+        fields = {
+            "quote_exact": selector.exact,
+            "quote_prefix": selector.prefix,
+            "quote_suffix": selector.suffix,
+            "quote_start": selector.start,
+            "quote_end": selector.end,
+        }
+    return Comment(
+        group=group,
+        passage=passage,
+        author=author,
+        parent=parent,
+        body=body,
+        body_html=_rendered(body),
+        **fields,
+    )
+
+
+def grow_discussion(group, passage, authors, *, to: int) -> None:
+    """Add comments until the discussion has `to`: a third top-level with quotes, the rest
+    replies and replies to replies, with helpful marks, a hidden comment and a tombstone."""
+    existing = Comment.objects.filter(group=group, passage=passage).count()
+    wanted = to - existing
+    top_count = max(1, wanted // 3) if existing == 0 else wanted // 3
+    tops = Comment.objects.bulk_create(
+        [
+            _comment(
+                group,
+                passage,
+                authors[n % len(authors)],
+                existing + n,
+                quote=QUOTES[n % len(QUOTES)],
+            )
+            for n in range(top_count)
+        ]
+    )
+    roots = list(Comment.objects.filter(group=group, passage=passage, parent=None).order_by("pk"))
+    reply_count = (wanted - top_count) // 2
+    replies = Comment.objects.bulk_create(
+        [
+            _comment(
+                group,
+                passage,
+                authors[(n + 1) % len(authors)],
+                existing + top_count + n,
+                parent=roots[n % len(roots)],
+            )
+            for n in range(reply_count)
+        ]
+    )
+    nested_count = wanted - top_count - reply_count
+    Comment.objects.bulk_create(
+        [
+            _comment(
+                group,
+                passage,
+                authors[(n + 2) % len(authors)],
+                to + n,
+                parent=replies[n % len(replies)],
+            )
+            for n in range(nested_count)
+        ]
+    )
+    marks = [
+        HelpfulMark(comment=comment, user=user)
+        for comment in tops + replies
+        for user in authors
+        if user.pk != comment.author_id
+    ]
+    HelpfulMark.objects.bulk_create(marks[: len(marks) // 2], ignore_conflicts=True)
+    if existing == 0 and len(tops) > 3:
+        Comment.objects.filter(pk=tops[1].pk).update(
+            hidden_at=tops[1].created_at, hidden_reason="Off topic."
+        )
+        Comment.objects.filter(pk=tops[2].pk).update(
+            deleted_at=tops[2].created_at, body="", body_html=""
+        )
+    assert Comment.objects.filter(group=group, passage=passage).count() == to
+
+
+@pytest.fixture
+def authors(group, member, facilitator, other_member):
+    extra = make_user("fourth")
+    Membership.objects.create(group=group, user=extra, role=Membership.Role.MEMBER)
+    return [member, facilitator, other_member, extra]
+
+
+def count_queries(client, url, **kwargs) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url, **kwargs)
+    assert response.status_code in (200, 204)
+    return len(queries)
+
+
+# Query counts -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("viewer", ["member", "facilitator"])
+def test_passage_page_query_count_is_the_same_for_1_10_and_1000_comments(
+    django_assert_num_queries, group, passage, authors, viewer
+):
+    client = logged_in(authors[0] if viewer == "member" else authors[1])
+    url = passage_url(group)
+    grow_discussion(group, passage, authors, to=1)
+    client.get(url)  # The first visit stores the chosen group in the session.
+    at_one = count_queries(client, url)
+
+    grow_discussion(group, passage, authors, to=10)
+    with django_assert_num_queries(at_one):
+        response = client.get(url)
+    assert len(comment_ids(response.content.decode())) >= 4
+
+    grow_discussion(group, passage, authors, to=1000)
+    with django_assert_num_queries(at_one):
+        response = client.get(url)
+    assert "more comment threads" in response.content.decode()
+
+
+def test_thread_more_query_count_is_the_same_for_small_and_large_discussions(
+    django_assert_num_queries, group, passage, authors
+):
+    client = logged_in(authors[0])
+    url = f"/groups/{group.slug}/passages/1/comments/more/?shown=40"
+    grow_discussion(group, passage, authors, to=60)
+    at_sixty = count_queries(client, url, headers=HTMX)
+
+    grow_discussion(group, passage, authors, to=1000)
+    with django_assert_num_queries(at_sixty):
+        client.get(url, headers=HTMX)
+
+
+def test_comment_updates_query_count_is_the_same_for_1_and_1000_comments(
+    django_assert_num_queries, group, passage, authors
+):
+    client = logged_in(authors[2])  # The first comment is someone else's: both answers are 200.
+    grow_discussion(group, passage, authors, to=1)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(updates_url(group, after=0)).status_code == 200
+    at_one = len(queries)
+
+    grow_discussion(group, passage, authors, to=1000)
+    after = Comment.objects.order_by("-pk").values_list("pk", flat=True)[20]
+    with django_assert_num_queries(at_one):
+        response = client.get(updates_url(group, after=after))
+    assert response.status_code == 200
+
+
+def test_comment_updates_unchanged_costs_one_aggregate_whatever_the_size(
+    django_assert_num_queries, group, passage, authors
+):
+    client = logged_in(authors[0])
+    grow_discussion(group, passage, authors, to=1000)
+    latest = Comment.objects.latest("pk").pk
+    etag = client.get(updates_url(group, after=latest))["ETag"]
+
+    # Session, user, membership, passage, then one aggregate for the ETag.
+    with django_assert_num_queries(5):
+        response = client.get(updates_url(group, after=latest), headers={"If-None-Match": etag})
+    assert response.status_code == 304
+
+
+def test_text_detail_query_count_is_the_same_for_1_and_1000_comments(
+    django_assert_num_queries, group, passage, authors
+):
+    client = logged_in(authors[0])
+    url = f"{ESSAY_URL}?group={group.slug}"
+    grow_discussion(group, passage, authors, to=1)
+    client.get(url)
+    at_one = count_queries(client, url)
+
+    grow_discussion(group, passage, authors, to=1000)
+    with django_assert_num_queries(at_one):
+        client.get(url)
+
+
+def test_notification_list_query_count_is_the_same_for_1_and_50_notifications(
+    django_assert_num_queries, group, passage, authors
+):
+    member, facilitator = authors[0], authors[1]
+    client = logged_in(facilitator)
+    parent = post_comment(facilitator, group, passage, "Top.")
+    post_comment(member, group, passage, "Reply 0.", parent=parent)
+    at_one = count_queries(client, "/notifications/")
+
+    others = [authors[0], authors[2], authors[3]]
+    for n in range(1, 50):
+        post_comment(others[n % 3], group, passage, f"Reply {n}.", parent=parent)
+    assert Notification.objects.filter(recipient=facilitator).count() == 50
+    with django_assert_num_queries(at_one):
+        client.get("/notifications/")
+
+
+# Paging threads and replies ----------------------------------------------------------------
+
+
+@pytest.fixture
+def thousand_threads(group, passage, facilitator):
+    return Comment.objects.bulk_create(
+        [_comment(group, passage, facilitator, n) for n in range(1000)]
+    )
+
+
+def test_passage_page_1000_threads_shows_20_and_a_more_link(member_client, group, thousand_threads):
+    html = member_client.get(passage_url(group)).content.decode()
+
+    assert comment_ids(html) == [c.pk for c in thousand_threads[:20]]
+    assert (
+        '<p id="more-threads">\n'
+        '    <a class="button secondary" '
+        f'href="{ESSAY_URL}1/?group={group.slug}&amp;shown=40#threads"\n'
+        f'       hx-get="/groups/{group.slug}/passages/1/comments/more/?shown=40"\n'
+        '       hx-target="#more-threads" hx-swap="outerHTML">Show 980 more comment threads</a>\n'
+        "  </p>"
+    ) in html
+    assert "(1000 comments)" in html
+
+
+def test_thread_more_with_htmx_returns_the_next_20_threads(member_client, group, thousand_threads):
+    response = member_client.get(
+        f"/groups/{group.slug}/passages/1/comments/more/?shown=40", headers=HTMX
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert comment_ids(html) == [c.pk for c in thousand_threads[20:40]]
+    assert html.count('<div hx-swap-oob="beforeend:#threads">') == 20
+    assert f'hx-get="/groups/{group.slug}/passages/1/comments/more/?shown=60"' in html
+    assert "Show 960 more comment threads" in html
+
+
+def test_thread_more_without_htmx_redirects_to_the_longer_page(
+    member_client, group, thousand_threads
+):
+    response = member_client.get(f"/groups/{group.slug}/passages/1/comments/more/?shown=40")
+
+    assert response.status_code == 302
+    assert response["Location"] == f"{ESSAY_URL}1/?group={group.slug}&shown=40#threads"
+    html = member_client.get(response["Location"]).content.decode()
+    assert comment_ids(html) == [c.pk for c in thousand_threads[:40]]
+    assert "Show 960 more comment threads" in html
+
+
+def test_thread_more_last_page_has_no_more_link(member_client, group, thousand_threads):
+    response = member_client.get(
+        f"/groups/{group.slug}/passages/1/comments/more/?shown=1000", headers=HTMX
+    )
+
+    html = response.content.decode()
+    assert comment_ids(html) == [c.pk for c in thousand_threads[980:]]
+    assert "more comment thread" not in html
+
+
+def test_passage_page_pinned_thread_is_first_among_1000(
+    member_client, facilitator, group, thousand_threads
+):
+    services.comment_pin(moderator=facilitator, comment=thousand_threads[999], pinned=True)
+
+    html = member_client.get(passage_url(group)).content.decode()
+
+    assert comment_ids(html)[:2] == [thousand_threads[999].pk, thousand_threads[0].pk]
+
+
+@pytest.fixture
+def thirty_replies(group, passage, facilitator, member):
+    parent = post_comment(facilitator, group, passage, "Popular.")
+    replies = Comment.objects.bulk_create(
+        [_comment(group, passage, member, n, parent=parent) for n in range(30)]
+    )
+    return parent, replies
+
+
+def test_passage_page_30_replies_shows_5_and_a_more_link(other_client, group, thirty_replies):
+    parent, replies = thirty_replies
+
+    html = other_client.get(passage_url(group)).content.decode()
+
+    assert comment_ids(html) == [parent.pk] + [r.pk for r in replies[:5]]
+    assert (
+        f'<p class="more-replies"><a href="{comment_url(group, parent)}"\n'
+        f'           hx-get="{comment_url(group, parent)}?part=replies" '
+        'hx-target="closest .more-replies" '
+        'hx-swap="outerHTML">Show 25 more replies</a></p>'
+    ) in html
+
+
+def test_comment_thread_more_replies_with_htmx_returns_the_other_25(
+    other_client, group, thirty_replies
+):
+    parent, replies = thirty_replies
+
+    response = other_client.get(comment_url(group, parent), {"part": "replies"}, headers=HTMX)
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert comment_ids(html) == [r.pk for r in replies[5:]]
+    assert "more repl" not in html
+
+
+def test_comment_thread_page_shows_all_30_replies(other_client, group, thirty_replies):
+    parent, replies = thirty_replies
+
+    html = other_client.get(comment_url(group, parent)).content.decode()
+
+    assert comment_ids(html) == [parent.pk] + [r.pk for r in replies]
+    assert "more repl" not in html
+
+
+# Concurrency -------------------------------------------------------------------------------
+
+
+def _run_at_once(jobs) -> list:
+    """Run each job in its own thread, all released together; return their results."""
+    barrier = threading.Barrier(len(jobs))
+    results: list = [None] * len(jobs)
+
+    def run(index, job):
+        try:
+            barrier.wait(timeout=10)
+            results[index] = job()
+        except Exception as error:  # noqa: BLE001 - reported through the results
+            results[index] = error
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert [thread.is_alive() for thread in threads] == [False] * len(jobs)
+    return results
+
+
+@pytest.mark.django_db(transaction=True)
+def test_comment_reply_ten_at_once_all_land_under_the_parent(
+    group, passage, facilitator, mailoutbox
+):
+    parent = post_comment(facilitator, group, passage, "Answer me, all of you.")
+    repliers = [make_user(f"replier{n}") for n in range(THREADS)]
+    Membership.objects.bulk_create(
+        [Membership(group=group, user=user, role=Membership.Role.MEMBER) for user in repliers]
+    )
+    clients = [logged_in(user) for user in repliers]
+
+    def reply(client, n):
+        return lambda: (
+            client.post(create_url(group), {"body": f"Reply {n}.", "parent": parent.pk}).status_code
+        )
+
+    statuses = _run_at_once([reply(client, n) for n, client in enumerate(clients)])
+
+    assert statuses == [302] * THREADS
+    replies = Comment.objects.filter(parent=parent)
+    assert sorted(replies.values_list("body", flat=True)) == sorted(
+        f"Reply {n}." for n in range(THREADS)
+    )
+    assert sorted(replies.values_list("author__username", flat=True)) == sorted(
+        u.username for u in repliers
+    )
+    assert Notification.objects.filter(recipient=facilitator, kind="reply").count() == THREADS
+    assert len(mailoutbox) == THREADS
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("existing_replies", [0, 1], ids=["leaf", "with-a-reply"])
+def test_comment_delete_racing_replies_leaves_no_orphans(
+    group, passage, member, facilitator, existing_replies
+):
+    comment = post_comment(member, group, passage, "Soon gone.")
+    for _ in range(existing_replies):
+        post_comment(facilitator, group, passage, "Already here.", parent=comment)
+    repliers = [make_user(f"racer{n}") for n in range(THREADS - 1)]
+    Membership.objects.bulk_create(
+        [Membership(group=group, user=user, role=Membership.Role.MEMBER) for user in repliers]
+    )
+    author_client = logged_in(member)
+    clients = [logged_in(user) for user in repliers]
+
+    def delete():
+        return author_client.post(comment_url(group, comment, "delete")).status_code
+
+    def reply(client, n):
+        return lambda: (
+            client.post(create_url(group), {"body": f"Race {n}.", "parent": comment.pk}).status_code
+        )
+
+    statuses = _run_at_once([delete] + [reply(client, n) for n, client in enumerate(clients)])
+
+    assert statuses[0] == 302
+    assert set(statuses[1:]) <= {302, 404, 422}
+    landed = statuses[1:].count(302)
+    survivor = Comment.objects.filter(pk=comment.pk).first()
+    if survivor is None:
+        # Deleted outright: no reply may point at it, and none that was refused was kept.
+        assert existing_replies == 0
+        assert Comment.objects.filter(parent_id=comment.pk).count() == 0
+        assert Comment.objects.filter(body__startswith="Race ").count() == 0
+        assert landed == 0
+    else:
+        # A tombstone keeps every reply that was accepted.
+        assert survivor.deleted_at is not None
+        assert (survivor.body, survivor.body_html) == ("", "")
+        assert Comment.objects.filter(parent=survivor, body__startswith="Race ").count() == landed
+        assert Comment.objects.filter(parent=survivor).count() == landed + existing_replies
+    assert (
+        Comment.objects.exclude(parent=None).exclude(parent__in=Comment.objects.all()).count() == 0
+    )
