@@ -35,7 +35,11 @@ def quote_in_passage(body: str, quote: str, start_hint: int | None = None) -> Te
     exact = normalize_quote(quote)
     if not exact:
         return None
-    if start_hint is not None and 0 <= start_hint and body[start_hint:start_hint + len(exact)] == exact:
+    if (
+        start_hint is not None
+        and start_hint >= 0
+        and body[start_hint : start_hint + len(exact)] == exact
+    ):
         start = start_hint
     else:
         start = body.find(exact)
@@ -44,16 +48,16 @@ def quote_in_passage(body: str, quote: str, start_hint: int | None = None) -> Te
     end = start + len(exact)
     return TextQuote(
         exact=exact,
-        prefix=body[max(0, start - CONTEXT_LENGTH):start],
-        suffix=body[end:end + CONTEXT_LENGTH],
+        prefix=body[max(0, start - CONTEXT_LENGTH) : start],
+        suffix=body[end : end + CONTEXT_LENGTH],
         start=start,
         end=end,
     )
 
 
 def _context_score(body: str, start: int, end: int, prefix: str, suffix: str) -> int:
-    before = body[max(0, start - len(prefix)):start]
-    after = body[end:end + len(suffix)]
+    before = body[max(0, start - len(prefix)) : start]
+    after = body[end : end + len(suffix)]
     score = 0
     for a, b in zip(reversed(before), reversed(prefix), strict=False):
         if a != b:
@@ -66,11 +70,13 @@ def _context_score(body: str, start: int, end: int, prefix: str, suffix: str) ->
     return score
 
 
-def locate(body: str, *, exact: str, prefix: str, suffix: str, start: int | None) -> tuple[int, int] | None:
+def locate(
+    body: str, *, exact: str, prefix: str, suffix: str, start: int | None
+) -> tuple[int, int] | None:
     """Find a stored quote in the (possibly corrected) passage body, or None if detached."""
     if not exact:
         return None
-    if start is not None and body[start:start + len(exact)] == exact:
+    if start is not None and body[start : start + len(exact)] == exact:
         return start, start + len(exact)
     candidates = [match.start() for match in re.finditer(re.escape(exact), body)]
     if not candidates:
@@ -107,18 +113,24 @@ def highlight(body: str, anchors: list[tuple[int, int, int]]) -> SafeString:
         ids = " ".join(f"quote-{cid}" for cid in sorted(new_ids))
         element_id = ids.split(" ")[0] if ids else ""
         extra_targets = ids.split(" ")[1:] if ids else []
-        inner = format_html(
-            '<a href="#comment-{}" class="quote-link">{}</a>', comment_id, segment
-        )
+        inner = format_html('<a href="#comment-{}" class="quote-link">{}</a>', comment_id, segment)
         for target in extra_targets:
             inner = format_html('<span id="{}"></span>{}', target, inner)
         if element_id:
             parts.append(
-                format_html('<mark id="{}" data-comments="{}">{}</mark>', element_id,
-                            " ".join(map(str, sorted(covering))), inner)
+                format_html(
+                    '<mark id="{}" data-comments="{}">{}</mark>',
+                    element_id,
+                    " ".join(map(str, sorted(covering))),
+                    inner,
+                )
             )
         else:
             parts.append(
-                format_html('<mark data-comments="{}">{}</mark>', " ".join(map(str, sorted(covering))), inner)
+                format_html(
+                    '<mark data-comments="{}">{}</mark>',
+                    " ".join(map(str, sorted(covering))),
+                    inner,
+                )
             )
     return mark_safe("".join(str(part) for part in parts))  # noqa: S308 - every part is escaped above

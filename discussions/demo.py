@@ -15,9 +15,10 @@ def load_discussion_demo(group) -> None:
 
 
 def _load(group) -> None:
-    users = {user.username: user for user in get_user_model().objects.filter(
-        username__in=["ada", "ben", "chloe", "dev"]
-    )}
+    users = {
+        user.username: user
+        for user in get_user_model().objects.filter(username__in=["ada", "ben", "chloe", "dev"])
+    }
     passages = {p.position: p for p in group.text.passages.all()}
     ada, ben, chloe = users["ada"], users["ben"], users["chloe"]
 
@@ -62,21 +63,50 @@ def _load(group) -> None:
         now = timezone.now()
         meeting = group.meetings.scheduled().order_by("starts_at").first()
         on_sect = services.question_create(
-            facilitator=ada, group=group, first_position=2, last_position=2,
+            facilitator=ada,
+            group=group,
+            first_position=2,
+            last_position=2,
             body="What does the sect mean by its working-class character, if not its composition?",
-            due_at=None, meeting=meeting, answer_first=False,
+            due_at=None,
+            meeting=meeting,
+            answer_first=False,
         )
-        services.answer_save(author=ben, question=on_sect, body="Its aspiration and orientation: a claim about where it points, not what it is.")
-        services.answer_save(author=chloe, question=on_sect, body="A programme held on behalf of a class that is not in the room.")
+        services.answer_save(
+            author=ben,
+            question=on_sect,
+            body="Its aspiration and orientation: a claim about where it points, not what it is.",
+        )
+        services.answer_save(
+            author=chloe,
+            question=on_sect,
+            body="A programme held on behalf of a class that is not in the room.",
+        )
         blind = services.question_create(
-            facilitator=ada, group=group, first_position=3, last_position=5,
+            facilitator=ada,
+            group=group,
+            first_position=3,
+            last_position=5,
             body="In your own words: what is the difference between *lifting up* workers and *getting the class moving*?",
-            due_at=None, meeting=meeting, answer_first=True,
+            due_at=None,
+            meeting=meeting,
+            answer_first=True,
         )
-        services.answer_save(author=ben, question=blind, body="One recruits individuals to the programme; the other moves masses through their own action.")
+        services.answer_save(
+            author=ben,
+            question=blind,
+            body="One recruits individuals to the programme; the other moves masses through their own action.",
+        )
         overdue = services.question_create(
-            facilitator=ada, group=group, first_position=1, last_position=1,
+            facilitator=ada,
+            group=group,
+            first_position=1,
+            last_position=1,
             body="Which of the three approaches does the author throw out, and why?",
-            due_at=now - timedelta(days=2), meeting=None, answer_first=False,
+            due_at=now - timedelta(days=2),
+            meeting=None,
+            answer_first=False,
         )
-        services.answer_save(author=ben, question=overdue, body="Individual militants without a political centre.")
+        services.answer_save(
+            author=ben, question=overdue, body="Individual militants without a political centre."
+        )

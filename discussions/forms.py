@@ -99,7 +99,9 @@ class QuestionForm(forms.ModelForm):
         }
         widgets = {
             "body": forms.Textarea(attrs={"rows": 4, "maxlength": QUESTION_MAX_LENGTH}),
-            "due_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+            "due_at": forms.DateTimeInput(
+                attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"
+            ),
         }
 
     def __init__(self, *args, group, **kwargs):

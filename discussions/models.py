@@ -14,7 +14,9 @@ HIDE_REASON_MAX_LENGTH = 300
 
 class QuestionQuerySet(models.QuerySet):
     def for_passage(self, passage: Passage):
-        return self.filter(first_position__lte=passage.position, last_position__gte=passage.position)
+        return self.filter(
+            first_position__lte=passage.position, last_position__gte=passage.position
+        )
 
     def open(self):
         return self.filter(closed_at__isnull=True)
@@ -203,6 +205,9 @@ class HelpfulMark(models.Model):
             models.UniqueConstraint(fields=["comment", "user"], name="one_helpful_mark_per_user")
         ]
 
+    def __str__(self):
+        return f"{self.user} found comment {self.comment_id} helpful"
+
 
 class PassageVisit(models.Model):
     """When a reader last saw a group's discussion of a passage: what is new is after it."""
@@ -220,6 +225,9 @@ class PassageVisit(models.Model):
                 fields=["user", "group", "passage"], name="one_visit_per_user_group_passage"
             )
         ]
+
+    def __str__(self):
+        return f"{self.user} saw {self.passage} in {self.group} at {self.last_seen_at}"
 
 
 class NotificationQuerySet(models.QuerySet):
@@ -268,6 +276,9 @@ class Notification(models.Model):
             ),
         ]
 
+    def __str__(self):
+        return f"{self.actor} {self.get_kind_display()} (to {self.recipient})"
+
 
 class NotificationPreference(models.Model):
     user = models.OneToOneField(
@@ -280,6 +291,9 @@ class NotificationPreference(models.Model):
         default=True,
         verbose_name="Email me when a question is assigned and a day before it is due",
     )
+
+    def __str__(self):
+        return f"Notification settings of {self.user}"
 
     @classmethod
     def for_user(cls, user) -> "NotificationPreference":

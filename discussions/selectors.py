@@ -131,7 +131,13 @@ def build_thread(
             set_depth(node.children, depth + 1)
 
     set_depth(roots, 0)
-    roots.sort(key=lambda n: (n.comment.pinned_at is None, n.comment.pinned_at or n.comment.created_at, n.comment.pk))
+    roots.sort(
+        key=lambda n: (
+            n.comment.pinned_at is None,
+            n.comment.pinned_at or n.comment.created_at,
+            n.comment.pk,
+        )
+    )
 
     anchors = []
     for node in roots:
@@ -176,9 +182,7 @@ def thread_version(*, group_id: int, passage_id: int) -> str:
     ).aggregate(
         count=Count("pk"),
         last_id=Coalesce(Max("pk"), Value(0)),
-        last_change=Max(
-            Coalesce("edited_at", "created_at")
-        ),
+        last_change=Max(Coalesce("edited_at", "created_at")),
         last_deleted=Max("deleted_at"),
         last_hidden=Max("hidden_at"),
         last_pinned=Max("pinned_at"),
@@ -272,8 +276,7 @@ def passage_questions(*, membership: Membership, passage: Passage, now=None) -> 
         ).order_by("first_position", "order", "pk")
     )
     visible_ids = [
-        q.pk for q in questions
-        if membership.is_facilitator or q.answered or not q.answer_first
+        q.pk for q in questions if membership.is_facilitator or q.answered or not q.answer_first
     ]
     comments_by_question: dict[int, list[Comment]] = {q.pk: [] for q in questions}
     if visible_ids:
@@ -282,16 +285,27 @@ def passage_questions(*, membership: Membership, passage: Passage, now=None) -> 
     views = []
     for question in questions:
         visible = question.pk in visible_ids
-        thread = build_thread(
-            membership=membership, passage=passage, comments=comments_by_question[question.pk],
-            last_seen=now,
-        ) if visible else None
+        thread = (
+            build_thread(
+                membership=membership,
+                passage=passage,
+                comments=comments_by_question[question.pk],
+                last_seen=now,
+            )
+            if visible
+            else None
+        )
         if thread is not None:
             # Highlighted answers first, then in the order they came.
-            thread.roots.sort(key=lambda n: (n.comment.highlighted_at is None, n.comment.created_at))
+            thread.roots.sort(
+                key=lambda n: (n.comment.highlighted_at is None, n.comment.created_at)
+            )
         my_answer = next(
-            (c for c in comments_by_question[question.pk]
-             if c.author_id == membership.user_id and c.parent_id is None and not c.is_deleted),
+            (
+                c
+                for c in comments_by_question[question.pk]
+                if c.author_id == membership.user_id and c.parent_id is None and not c.is_deleted
+            ),
             None,
         )
         views.append(
@@ -311,14 +325,24 @@ def passage_questions(*, membership: Membership, passage: Passage, now=None) -> 
 def questions_for_user(*, user, now=None) -> dict[str, list[Question]]:
     """The "my questions" list across all the user's groups, by state."""
     now = now or timezone.now()
-    questions = _questions_with_answer_state(
-        # Only where the user is a member: facilitators assign questions, not answer them.
-        Question.objects.filter(
-            group__memberships__user=user, group__memberships__role=Membership.Role.MEMBER
-        ),
-        user,
-    ).select_related("group__text").order_by("group__name", "first_position", "order")
-    groups: dict[str, list[Question]] = {"overdue": [], "due_soon": [], "open": [], "answered": [], "closed": []}
+    questions = (
+        _questions_with_answer_state(
+            # Only where the user is a member: facilitators assign questions, not answer them.
+            Question.objects.filter(
+                group__memberships__user=user, group__memberships__role=Membership.Role.MEMBER
+            ),
+            user,
+        )
+        .select_related("group__text")
+        .order_by("group__name", "first_position", "order")
+    )
+    groups: dict[str, list[Question]] = {
+        "overdue": [],
+        "due_soon": [],
+        "open": [],
+        "answered": [],
+        "closed": [],
+    }
     for question in questions:
         state = question_state(question, question.answered, now)
         question.state = state
@@ -338,9 +362,11 @@ def question_answer_overview(*, question: Question):
         )
     }
     # Questions are assigned to members; facilitators ask them and are not listed.
-    members = Membership.objects.filter(
-        group_id=question.group_id, role=Membership.Role.MEMBER
-    ).select_related("user").order_by("user__username")
+    members = (
+        Membership.objects.filter(group_id=question.group_id, role=Membership.Role.MEMBER)
+        .select_related("user")
+        .order_by("user__username")
+    )
     return [(m, answers.get(m.user_id)) for m in members]
 
 
@@ -357,16 +383,17 @@ def member_outstanding(*, group, now=None):
     members = Membership.objects.filter(group=group, role=Membership.Role.MEMBER)
     for membership in members.select_related("user").order_by("user__username"):
         outstanding = [
-            q for q in questions
-            if not q.is_closed and (q.pk, membership.user_id) not in answered
+            q for q in questions if not q.is_closed and (q.pk, membership.user_id) not in answered
         ]
         overdue = [q for q in outstanding if q.due is not None and q.due < now]
-        rows.append({
-            "membership": membership,
-            "outstanding": outstanding,
-            "overdue": overdue,
-            "answered": {q.pk for q in questions if (q.pk, membership.user_id) in answered},
-        })
+        rows.append(
+            {
+                "membership": membership,
+                "outstanding": outstanding,
+                "overdue": overdue,
+                "answered": {q.pk for q in questions if (q.pk, membership.user_id) in answered},
+            }
+        )
     return rows, questions
 
 

@@ -149,7 +149,9 @@ def _notify_for_comment(comment: Comment) -> None:
     created = Notification.objects.bulk_create(notifications, ignore_conflicts=True)
     for notification in created:
         if notification.kind == Notification.Kind.REPLY:
-            transaction.on_commit(partial(_enqueue_reply_email, comment.pk, notification.recipient_id))
+            transaction.on_commit(
+                partial(_enqueue_reply_email, comment.pk, notification.recipient_id)
+            )
 
 
 def _enqueue_reply_email(comment_id: int, recipient_id: int) -> None:
@@ -410,7 +412,9 @@ def answer_save(*, author, question: Question, body: str) -> Comment:
         with transaction.atomic():
             existing = (
                 Comment.objects.select_for_update()
-                .filter(question=question, author=author, parent__isnull=True, deleted_at__isnull=True)
+                .filter(
+                    question=question, author=author, parent__isnull=True, deleted_at__isnull=True
+                )
                 .first()
             )
             if existing is not None:
@@ -459,18 +463,18 @@ def question_due_reminders(*, now=None) -> int:
     horizon = now + timedelta(days=1)
     sent = 0
     questions = (
-        Question.objects.open()
-        .filter(due_reminder_sent_at__isnull=True)
-        .select_related("meeting")
+        Question.objects.open().filter(due_reminder_sent_at__isnull=True).select_related("meeting")
     )
     for question in questions:
         due = question.due
         if due is None or not now < due <= horizon:
             continue
         with transaction.atomic():
-            locked = Question.objects.select_for_update(skip_locked=True).filter(
-                pk=question.pk, due_reminder_sent_at__isnull=True
-            ).first()
+            locked = (
+                Question.objects.select_for_update(skip_locked=True)
+                .filter(pk=question.pk, due_reminder_sent_at__isnull=True)
+                .first()
+            )
             if locked is None:
                 continue
             answered = Comment.objects.filter(
@@ -481,7 +485,9 @@ def question_due_reminders(*, now=None) -> int:
                 .exclude(user_id__in=answered)
                 .values_list("user_id", flat=True)
             )
-            sent += len(_notify_members_of_question(question, Notification.Kind.QUESTION_DUE, recipients))
+            sent += len(
+                _notify_members_of_question(question, Notification.Kind.QUESTION_DUE, recipients)
+            )
             locked.due_reminder_sent_at = now
             locked.save(update_fields=["due_reminder_sent_at"])
     return sent

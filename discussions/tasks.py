@@ -11,10 +11,16 @@ from discussions.services import user_by_id, wants_question_email, wants_reply_e
 
 @task
 def send_reply_email(*, comment_id: int, recipient_id: int) -> bool:
-    comment = Comment.objects.select_related("author", "group", "passage__text").filter(pk=comment_id).first()
+    comment = (
+        Comment.objects.select_related("author", "group", "passage__text")
+        .filter(pk=comment_id)
+        .first()
+    )
     recipient = user_by_id(recipient_id)
     if comment is None or comment.is_deleted or recipient is None or not recipient.email:
         return False
+    if not comment.group.memberships.filter(user=recipient).exists():
+        return False  # left the group since the reply was written
     if not wants_reply_email(recipient_id):
         return False
     context = {

@@ -12,13 +12,13 @@ from discussions import selectors, services
 from discussions.context import parse_shown
 from discussions.forms import (
     AnswerForm,
-    MoveForm,
-    QuestionDeleteForm,
-    QuestionForm,
     CommentEditForm,
     CommentForm,
     HideForm,
+    MoveForm,
     NotificationPreferenceForm,
+    QuestionDeleteForm,
+    QuestionForm,
     ToggleForm,
 )
 from discussions.models import Comment, Notification, NotificationPreference, Question
@@ -42,7 +42,11 @@ def _comment_or_404(membership, comment_pk: int) -> Comment:
         pk=comment_pk,
         group_id=membership.group_id,
     )
-    if comment.is_hidden and not membership.is_facilitator and comment.author_id != membership.user_id:
+    if (
+        comment.is_hidden
+        and not membership.is_facilitator
+        and comment.author_id != membership.user_id
+    ):
         raise_not_found()
     if comment.question_id and not _may_see_answers(membership, comment.question):
         raise_not_found()
@@ -50,11 +54,14 @@ def _comment_or_404(membership, comment_pk: int) -> Comment:
 
 
 def _may_see_answers(membership, question: Question) -> bool:
-    """"Answer first": others' answers stay out of reach until the member has answered."""
+    """ "Answer first": others' answers stay out of reach until the member has answered."""
     if not question.answer_first or membership.is_facilitator:
         return True
     return Comment.objects.filter(
-        question=question, author_id=membership.user_id, parent__isnull=True, deleted_at__isnull=True
+        question=question,
+        author_id=membership.user_id,
+        parent__isnull=True,
+        deleted_at__isnull=True,
     ).exists()
 
 
@@ -65,7 +72,11 @@ def raise_not_found():
 
 
 def _discussion_url(comment_or_passage, group, anchor: str = "") -> str:
-    passage = comment_or_passage if isinstance(comment_or_passage, Passage) else comment_or_passage.passage
+    passage = (
+        comment_or_passage
+        if isinstance(comment_or_passage, Passage)
+        else comment_or_passage.passage
+    )
     url = f"{passage.get_absolute_url()}?group={group.slug}"
     return f"{url}#{anchor}" if anchor else url
 
@@ -212,7 +223,11 @@ def comment_thread(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
         "expanded": True,
     }
     if request.htmx and request.GET.get("part") == "replies":
-        return render(request, "discussions/_replies.html", {**context, "children": node.children[selectors.REPLIES_SHOWN:], "parent_node": node})
+        return render(
+            request,
+            "discussions/_replies.html",
+            {**context, "children": node.children[selectors.REPLIES_SHOWN :], "parent_node": node},
+        )
     if request.htmx:
         return render(request, "discussions/_comment.html", context)
     return render(request, "discussions/thread.html", context)
@@ -230,7 +245,9 @@ def comment_edit(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
     form = CommentEditForm(request.POST or None, instance=comment)
     if request.method == "POST" and form.is_valid():
         try:
-            comment = services.comment_edit(editor=request.user, comment=comment, body=form.cleaned_data["body"])
+            comment = services.comment_edit(
+                editor=request.user, comment=comment, body=form.cleaned_data["body"]
+            )
         except ValidationError as error:
             _add_errors(form, error)
         else:
@@ -252,12 +269,18 @@ def comment_delete(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
     if comment.is_deleted:
         raise_not_found()
     if request.method == "GET":
-        return render(request, "discussions/delete.html", {"comment": comment, "group": membership.group})
+        return render(
+            request, "discussions/delete.html", {"comment": comment, "group": membership.group}
+        )
     tombstone = services.comment_delete(user=request.user, comment=comment)
     if request.htmx:
         return _render_node(request, membership, tombstone) if tombstone else HttpResponse("")
     messages.success(request, "Your comment is deleted.")
-    return redirect(_discussion_url(comment, membership.group, f"comment-{comment.pk}" if tombstone else "discussion"))
+    return redirect(
+        _discussion_url(
+            comment, membership.group, f"comment-{comment.pk}" if tombstone else "discussion"
+        )
+    )
 
 
 @login_required
@@ -268,7 +291,9 @@ def comment_helpful(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
     form = ToggleForm(request.POST)
     if form.is_valid():
         try:
-            services.helpful_set(user=request.user, comment=comment, helpful=form.cleaned_data["on"])
+            services.helpful_set(
+                user=request.user, comment=comment, helpful=form.cleaned_data["on"]
+            )
         except ValidationError as error:
             messages.error(request, error.messages[0])
     if request.htmx:
@@ -290,10 +315,14 @@ def comment_hide(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
     membership, comment = _facilitator_comment(request, group_slug, comment_pk)
     form = HideForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        services.comment_hide(moderator=request.user, comment=comment, reason=form.cleaned_data["reason"])
+        services.comment_hide(
+            moderator=request.user, comment=comment, reason=form.cleaned_data["reason"]
+        )
         if request.htmx:
             return _render_node(request, membership, comment)
-        messages.success(request, "The comment is hidden from members; its author sees your reason.")
+        messages.success(
+            request, "The comment is hidden from members; its author sees your reason."
+        )
         return redirect(_discussion_url(comment, membership.group, f"comment-{comment.pk}"))
     template = "discussions/_hide_form.html" if request.htmx else "discussions/hide.html"
     return render(request, template, {"form": form, "comment": comment, "group": membership.group})
@@ -317,7 +346,9 @@ def comment_pin(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
     form = ToggleForm(request.POST)
     if form.is_valid():
         try:
-            services.comment_pin(moderator=request.user, comment=comment, pinned=form.cleaned_data["on"])
+            services.comment_pin(
+                moderator=request.user, comment=comment, pinned=form.cleaned_data["on"]
+            )
         except ValidationError as error:
             messages.error(request, error.messages[0])
     # Pinning reorders the thread, so both paths reload the discussion.
@@ -364,20 +395,24 @@ def comment_updates(request: HtmxHttpRequest, group_slug: str, position: int):
     """
     membership = membership_or_404(request, group_slug)
     passage = _group_passage_or_404(membership, position)
-    version = selectors.thread_version(group_id=membership.group_id, passage_id=passage.pk)
-    etag = f'"{version}"'
-    if request.headers.get("If-None-Match") == etag:
-        response = HttpResponse(status=304)
-        response["ETag"] = etag
-        return response
     try:
         after = int(request.GET.get("after", "0"))
     except ValueError:
         after = 0
+    version = selectors.thread_version(group_id=membership.group_id, passage_id=passage.pk)
+    # What the answer contains depends on the reader and on `after`, so they are in the tag.
+    etag = f'"{version}/{request.user.pk}/{after}"'
+    if request.headers.get("If-None-Match") == etag:
+        response = HttpResponse(status=304)
+        response["ETag"] = etag
+        return response
     thread = selectors.passage_thread(membership=membership, passage=passage, last_seen=None)
     new_nodes = [
-        node for pk, node in sorted(thread.by_id.items())
-        if pk > after and node.comment.author_id != request.user.pk and node.show_body
+        node
+        for pk, node in sorted(thread.by_id.items())
+        if pk > after
+        and node.comment.author_id != request.user.pk
+        and node.show_body
         and (node.comment.parent_id is None or node.comment.parent_id in thread.by_id)
     ]
     if not new_nodes:
@@ -407,11 +442,9 @@ def comment_updates(request: HtmxHttpRequest, group_slug: str, position: int):
 @login_required
 @require_GET
 def notification_list(request: HtmxHttpRequest):
-    notifications = (
-        Notification.objects.filter(recipient=request.user)
-        .select_related("actor", "comment__passage__text", "comment__group")
-        [:100]
-    )
+    notifications = Notification.objects.filter(recipient=request.user).select_related(
+        "actor", "comment__passage__text", "comment__group"
+    )[:100]
     return render(request, "discussions/notifications.html", {"notifications": notifications})
 
 
@@ -504,7 +537,9 @@ def question_edit(request: HtmxHttpRequest, group_slug: str, question_pk: int | 
             position = None
         if position:
             initial = {"first_position": position, "last_position": position}
-    form = QuestionForm(request.POST or None, instance=question, group=membership.group, initial=initial)
+    form = QuestionForm(
+        request.POST or None, instance=question, group=membership.group, initial=initial
+    )
     if request.method == "POST" and form.is_valid():
         fields = {name: form.cleaned_data[name] for name in form.Meta.fields}
         try:
@@ -514,7 +549,9 @@ def question_edit(request: HtmxHttpRequest, group_slug: str, question_pk: int | 
                 )
                 messages.success(request, f"Question assigned to {question.passage_range_label}.")
             else:
-                question = services.question_update(facilitator=request.user, question=form.instance)
+                question = services.question_update(
+                    facilitator=request.user, question=form.instance
+                )
                 messages.success(request, "Question updated.")
         except ValidationError as error:
             _add_errors(form, error)
@@ -534,7 +571,8 @@ def question_detail(request: HtmxHttpRequest, group_slug: str, question_pk: int)
     question = _question_or_404(membership, question_pk)
     passage = _question_passage(question)
     view = next(
-        v for v in selectors.passage_questions(membership=membership, passage=passage)
+        v
+        for v in selectors.passage_questions(membership=membership, passage=passage)
         if v.question.pk == question.pk
     )
     return render(
@@ -551,7 +589,9 @@ def question_detail(request: HtmxHttpRequest, group_slug: str, question_pk: int)
                 if membership.is_facilitator
                 else None
             ),
-            "answer_form": AnswerForm(initial={"body": view.my_answer.body if view.my_answer else ""}),
+            "answer_form": AnswerForm(
+                initial={"body": view.my_answer.body if view.my_answer else ""}
+            ),
         },
     )
 
@@ -559,7 +599,8 @@ def question_detail(request: HtmxHttpRequest, group_slug: str, question_pk: int)
 def _render_question_block(request, membership, question: Question, answer_form=None, status=200):
     passage = _question_passage(question)
     view = next(
-        v for v in selectors.passage_questions(membership=membership, passage=passage)
+        v
+        for v in selectors.passage_questions(membership=membership, passage=passage)
         if v.question.pk == question.pk
     )
     return render(
@@ -585,7 +626,9 @@ def answer_save(request: HtmxHttpRequest, group_slug: str, question_pk: int):
     form = AnswerForm(request.POST)
     if form.is_valid():
         try:
-            services.answer_save(author=request.user, question=question, body=form.cleaned_data["body"])
+            services.answer_save(
+                author=request.user, question=question, body=form.cleaned_data["body"]
+            )
         except ValidationError as error:
             _add_errors(form, error)
         else:
@@ -597,7 +640,8 @@ def answer_save(request: HtmxHttpRequest, group_slug: str, question_pk: int):
         return _render_question_block(request, membership, question, answer_form=form)
     passage = _question_passage(question)
     view = next(
-        v for v in selectors.passage_questions(membership=membership, passage=passage)
+        v
+        for v in selectors.passage_questions(membership=membership, passage=passage)
         if v.question.pk == question.pk
     )
     return render(
@@ -624,8 +668,15 @@ def question_close(request: HtmxHttpRequest, group_slug: str, question_pk: int):
     question = _question_or_404(membership, question_pk)
     form = ToggleForm(request.POST)
     if form.is_valid():
-        services.question_set_closed(facilitator=request.user, question=question, closed=form.cleaned_data["on"])
-        messages.success(request, "The question is closed: no more answers." if form.cleaned_data["on"] else "The question is open again.")
+        services.question_set_closed(
+            facilitator=request.user, question=question, closed=form.cleaned_data["on"]
+        )
+        messages.success(
+            request,
+            "The question is closed: no more answers."
+            if form.cleaned_data["on"]
+            else "The question is open again.",
+        )
     return redirect(question)
 
 
@@ -637,8 +688,12 @@ def question_move(request: HtmxHttpRequest, group_slug: str, question_pk: int):
     question = _question_or_404(membership, question_pk)
     form = MoveForm(request.POST)
     if form.is_valid():
-        services.question_move(facilitator=request.user, question=question, direction=form.cleaned_data["direction"])
-    return redirect(reverse("question_list", kwargs={"group_slug": group_slug}) + f"#question-{question.pk}")
+        services.question_move(
+            facilitator=request.user, question=question, direction=form.cleaned_data["direction"]
+        )
+    return redirect(
+        reverse("question_list", kwargs={"group_slug": group_slug}) + f"#question-{question.pk}"
+    )
 
 
 @login_required
@@ -654,11 +709,19 @@ def question_delete(request: HtmxHttpRequest, group_slug: str, question_pk: int)
             services.question_delete(facilitator=request.user, question=question)
             messages.success(request, "The question is deleted.")
             return redirect("question_list", group_slug=group_slug)
-        form.add_error("confirm", f"This question has {answer_count} answer{'s' if answer_count != 1 else ''}: tick the box to delete them too.")
+        form.add_error(
+            "confirm",
+            f"This question has {answer_count} answer{'s' if answer_count != 1 else ''}: tick the box to delete them too.",
+        )
     return render(
         request,
         "discussions/question_delete.html",
-        {"form": form, "question": question, "group": membership.group, "answer_count": answer_count},
+        {
+            "form": form,
+            "question": question,
+            "group": membership.group,
+            "answer_count": answer_count,
+        },
         status=422 if form.errors else 200,
     )
 
@@ -670,7 +733,9 @@ def answer_highlight(request: HtmxHttpRequest, group_slug: str, comment_pk: int)
     form = ToggleForm(request.POST)
     if form.is_valid():
         try:
-            services.answer_set_highlighted(facilitator=request.user, answer=comment, highlighted=form.cleaned_data["on"])
+            services.answer_set_highlighted(
+                facilitator=request.user, answer=comment, highlighted=form.cleaned_data["on"]
+            )
         except ValidationError as error:
             messages.error(request, error.messages[0])
     if request.htmx:
@@ -683,4 +748,8 @@ def answer_highlight(request: HtmxHttpRequest, group_slug: str, comment_pk: int)
 @login_required
 @require_GET
 def my_questions(request: HtmxHttpRequest):
-    return render(request, "discussions/my_questions.html", {"sections": selectors.questions_for_user(user=request.user)})
+    return render(
+        request,
+        "discussions/my_questions.html",
+        {"sections": selectors.questions_for_user(user=request.user)},
+    )

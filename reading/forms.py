@@ -8,7 +8,8 @@ from reading.models import Meeting, Membership, StudyGroup
 
 class SignupForm(UserCreationForm):
     email = forms.EmailField(
-        required=True, help_text="Used only to reset your password and, if you wish, for notifications."
+        required=True,
+        help_text="Used only to reset your password and, if you wish, for notifications.",
     )
 
     class Meta(UserCreationForm.Meta):
@@ -38,7 +39,6 @@ class StudyGroupForm(forms.ModelForm):
             "name": "Up to 80 characters.",
             "description": "Optional. What the group is reading for, when it meets. Up to 1,000 characters.",
         }
-
 
 
 class InvitationForm(forms.Form):
@@ -72,7 +72,9 @@ class MeetingForm(forms.ModelForm):
         }
         help_texts = {"agenda": "Optional. Up to 2,000 characters."}
         widgets = {
-            "starts_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+            "starts_at": forms.DateTimeInput(
+                attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"
+            ),
             "agenda": forms.Textarea(attrs={"rows": 4, "maxlength": 2000}),
         }
 

@@ -93,7 +93,9 @@ class ReadingProgress(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["reader", "passage"], name="one_progress_per_reader_passage"),
+            models.UniqueConstraint(
+                fields=["reader", "passage"], name="one_progress_per_reader_passage"
+            ),
         ]
 
     def __str__(self):
@@ -208,7 +210,8 @@ class Meeting(models.Model):
         ordering = ["starts_at"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(first_position__gte=1) & Q(last_position__gte=models.F("first_position")),
+                condition=Q(first_position__gte=1)
+                & Q(last_position__gte=models.F("first_position")),
                 name="meeting_passage_range_valid",
             ),
         ]

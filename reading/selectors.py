@@ -69,9 +69,7 @@ def first_unread_passage(*, user, text: Text) -> Passage | None:
 
 def upcoming_meetings_prefetch(now=None) -> Prefetch:
     now = now or timezone.now()
-    return Prefetch(
-        "meetings", queryset=Meeting.objects.upcoming(now), to_attr="upcoming_meetings"
-    )
+    return Prefetch("meetings", queryset=Meeting.objects.upcoming(now), to_attr="upcoming_meetings")
 
 
 def groups_for_user(*, user, text: Text | None = None):

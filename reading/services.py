@@ -143,7 +143,9 @@ class InvitationInvalid(Exception):
 
 def invitation_is_valid(group: StudyGroup, now=None) -> bool:
     now = now or timezone.now()
-    return not group.is_notebook and (group.invite_expires_at is None or group.invite_expires_at > now)
+    return not group.is_notebook and (
+        group.invite_expires_at is None or group.invite_expires_at > now
+    )
 
 
 def group_join(*, user, invite_token: str) -> tuple[Membership, bool]:

@@ -91,7 +91,9 @@ def selected_group(request, text: Text) -> Membership | None:
     if wanted:
         membership = memberships.filter(group__slug=wanted).first()
     if membership is None:
-        membership = memberships.filter(group__notebook_owner__isnull=True).order_by("joined_at").first()
+        membership = (
+            memberships.filter(group__notebook_owner__isnull=True).order_by("joined_at").first()
+        )
     if membership is None:
         notebook = services.notebook_for(reader=request.user, text=text)
         membership = memberships.get(group=notebook)
@@ -115,9 +117,7 @@ def passage_detail(request: HtmxHttpRequest, text_slug: str, position: int):
     return render_passage_page(request, _passage_or_404(text_slug, position))
 
 
-def render_passage_page(
-    request, passage: Passage, *, membership=None, discussion=None, status=200
-):
+def render_passage_page(request, passage: Passage, *, membership=None, discussion=None, status=200):
     """The passage page; `discussion` passes e.g. a comment form with errors back in."""
     text = passage.text
     position = passage.position
@@ -238,7 +238,9 @@ def group_detail(request: HtmxHttpRequest, group_slug: str):
     meetings = list(
         group.meetings.filter(starts_at__gte=now - timedelta(hours=12)).order_by("starts_at")
     )
-    next_meeting = next((m for m in meetings if m.cancelled_at is None and m.starts_at >= now), None)
+    next_meeting = next(
+        (m for m in meetings if m.cancelled_at is None and m.starts_at >= now), None
+    )
     members = list(selectors.group_members_with_progress(group=group, meeting=next_meeting))
     passage_count = group.text.passages.count()
     for member in members:
@@ -271,7 +273,9 @@ def invitation_regenerate(request: HtmxHttpRequest, group_slug: str):
         return redirect(membership.group)
     form = InvitationForm(request.POST)
     if form.is_valid():
-        services.invitation_regenerate(group=membership.group, expires_at=form.cleaned_data["expires_at"])
+        services.invitation_regenerate(
+            group=membership.group, expires_at=form.cleaned_data["expires_at"]
+        )
         messages.success(request, "A new invitation link is ready; the old one no longer works.")
     else:
         messages.error(request, " ".join(form.errors.get("expires_at", ["Invalid expiry."])))
@@ -282,9 +286,18 @@ def invitation_regenerate(request: HtmxHttpRequest, group_slug: str):
 def group_join(request: HtmxHttpRequest, invite_token: str):
     group = StudyGroup.objects.select_related("text").filter(invite_token=invite_token).first()
     if group is None or not services.invitation_is_valid(group):
-        return render(request, "reading/invitation_invalid.html", {"group": group}, status=410 if group else 404)
+        return render(
+            request,
+            "reading/invitation_invalid.html",
+            {"group": group},
+            status=410 if group else 404,
+        )
     if not request.user.is_authenticated:
-        return render(request, "reading/invitation_confirm.html", {"group": group, "invite_token": invite_token})
+        return render(
+            request,
+            "reading/invitation_confirm.html",
+            {"group": group, "invite_token": invite_token},
+        )
     if group.memberships.filter(user=request.user).exists():
         messages.info(request, f"You are already a member of “{group.name}”.")
         return redirect(group)
@@ -295,11 +308,15 @@ def group_join(request: HtmxHttpRequest, invite_token: str):
             return render(request, "reading/invitation_invalid.html", {"group": group}, status=410)
         messages.success(request, f"You joined “{group.name}”.")
         return redirect(group)
-    return render(request, "reading/invitation_confirm.html", {"group": group, "invite_token": invite_token})
+    return render(
+        request, "reading/invitation_confirm.html", {"group": group, "invite_token": invite_token}
+    )
 
 
 def _target_membership(group, membership_pk):
-    return get_object_or_404(Membership.objects.select_related("user", "group"), pk=membership_pk, group=group)
+    return get_object_or_404(
+        Membership.objects.select_related("user", "group"), pk=membership_pk, group=group
+    )
 
 
 @login_required
@@ -312,7 +329,9 @@ def member_role(request: HtmxHttpRequest, group_slug: str, membership_pk: int):
         messages.error(request, "Choose a role: facilitator or member.")
         return redirect(membership.group)
     try:
-        services.membership_set_role(acting_user=request.user, membership=target, role=form.cleaned_data["role"])
+        services.membership_set_role(
+            acting_user=request.user, membership=target, role=form.cleaned_data["role"]
+        )
     except ValidationError as error:
         messages.error(request, error.messages[0])
     else:
@@ -366,7 +385,9 @@ def meeting_edit(request: HtmxHttpRequest, group_slug: str, meeting_pk: int | No
         meeting = form.save()
         messages.success(request, f"Meeting saved: read {meeting.passage_range_label} by then.")
         return redirect(group)
-    return render(request, "reading/meeting_form.html", {"form": form, "group": group, "meeting": meeting})
+    return render(
+        request, "reading/meeting_form.html", {"form": form, "group": group, "meeting": meeting}
+    )
 
 
 @login_required

@@ -19,7 +19,9 @@ def make_user(username: str | None = None, **extra):
 
 def make_text(passages: int = 3, title: str | None = None) -> Text:
     title = title or f"Essay {next(_counter)}"
-    body = "\n\n".join(f"Passage number {n} of the essay ends here." for n in range(1, passages + 1))
+    body = "\n\n".join(
+        f"Passage number {n} of the essay ends here." for n in range(1, passages + 1)
+    )
     return services.text_import(source=f"{title}\n\n{body}\n", author="Test Author").text
 
 

@@ -17,7 +17,9 @@ class Command(BaseCommand):
         parser.add_argument("file", type=Path)
         parser.add_argument("--title", default="", help="Title (default: the file's first line).")
         parser.add_argument("--author", default="")
-        parser.add_argument("--slug", default="", help="Address of the text (default: from the title).")
+        parser.add_argument(
+            "--slug", default="", help="Address of the text (default: from the title)."
+        )
 
     def handle(self, *args, file: Path, title: str, author: str, slug: str, **options):
         try:

@@ -11,6 +11,6 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         logins = load_demo()
         load_discussion_demo(StudyGroup.objects.get(slug=DEMO_GROUP_SLUG))
-        self.stdout.write("Demo logins (password for all: %s):" % DEMO_PASSWORD)
+        self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for username, role in logins:
             self.stdout.write(f"  {username:<8} {role}")
