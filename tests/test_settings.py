@@ -31,6 +31,8 @@ SETTINGS_VARIABLES = (
     "SECURE_SSL_REDIRECT",
     "SECURE_HSTS_SECONDS",
     "LOG_LEVEL",
+    # Set by the browser tests for Playwright's event loop; never part of a deployment.
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
 )
 PRINT_MAILER = (
     "import django; django.setup(); from django.conf import settings; "
