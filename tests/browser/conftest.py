@@ -122,12 +122,6 @@ class Console:
             pytest.fail("Console errors:\n" + "\n".join(self.problems), pytrace=False)
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """Each PBKDF2 hash takes over a second; these tests are about pages, not hashing."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def console() -> Console:
     return Console()

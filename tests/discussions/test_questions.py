@@ -32,11 +32,6 @@ SECRET_HTML = f"<p>{SECRET}</p>"
 # Fixtures and helpers -------------------------------------------------------------
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def passage(essay):
     return essay.passages.get(position=1)
@@ -1734,7 +1729,9 @@ def test_question_detail_queries_do_not_grow_with_answers(
     assert len(table_rows(response.content.decode(), "overview-heading")) == 8
 
 
-def test_answer_mentions_notify_only_those_who_may_see_the_answer(client, essay, django_capture_on_commit_callbacks):
+def test_answer_mentions_notify_only_those_who_may_see_the_answer(
+    client, essay, django_capture_on_commit_callbacks
+):
     from discussions import services as discussion_services
     from discussions.models import Notification
     from tests.factories import make_group, make_user
@@ -1745,8 +1742,14 @@ def test_answer_mentions_notify_only_those_who_may_see_the_answer(client, essay,
     author = make_user("author")
     group.memberships.create(user=author, role="member")
     blind = discussion_services.question_create(
-        facilitator=lead, group=group, first_position=2, last_position=2,
-        body="Blind question", due_at=None, meeting=None, answer_first=True,
+        facilitator=lead,
+        group=group,
+        first_position=2,
+        last_position=2,
+        body="Blind question",
+        due_at=None,
+        meeting=None,
+        answer_first=True,
     )
     discussion_services.answer_save(author=answered, question=blind, body="mine")
 
@@ -1771,8 +1774,13 @@ def test_changing_the_due_date_rearms_the_reminder(essay):
     lead = make_user("lead")
     group = make_group(essay, facilitator=lead, members=[make_user("late")])
     question = discussion_services.question_create(
-        facilitator=lead, group=group, first_position=1, last_position=1,
-        body="Due soon", due_at=timezone.now() + timedelta(hours=20), meeting=None,
+        facilitator=lead,
+        group=group,
+        first_position=1,
+        last_position=1,
+        body="Due soon",
+        due_at=timezone.now() + timedelta(hours=20),
+        meeting=None,
         answer_first=False,
     )
     assert discussion_services.question_due_reminders() == 1

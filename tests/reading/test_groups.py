@@ -20,12 +20,6 @@ LAST_FACILITATOR = "A group needs at least one facilitator: appoint another faci
 NO_LONGER_WORKS = "This invitation no longer works"
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    # The default PBKDF2 hasher takes most of a second per user.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def messages_of(response) -> list[str]:
     return [message.message for message in get_messages(response.wsgi_request)]
 

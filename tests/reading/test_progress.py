@@ -18,11 +18,6 @@ HTMX = {"HX-Request": "true"}
 THREADS = 8
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def progress_rows(reader):
     return list(
         ReadingProgress.objects.filter(reader=reader)

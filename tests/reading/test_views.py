@@ -16,13 +16,6 @@ ESSAY_URL = "/texts/anatomy-of-the-sect/"
 NEW_PASSWORD = "a-fresh-reading-lamp-42"
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """PBKDF2 at 1.5 million iterations costs half a second per user; these tests are
-    about pages, not hashing."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def source_paragraph(position: int) -> str:
     blocks = SHIPPED_ESSAY.read_text(encoding="utf-8").strip().split("\n\n")
     return blocks[position].replace("\n", " ")

@@ -329,11 +329,6 @@ def test_excluded_urls_are_only_admin_and_django_auth():
 # The world every request runs in -----------------------------------------------
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 class World(dict):
     """The objects requests run against; the costlier ones are made on first use."""
 
