@@ -25,8 +25,10 @@ run: $(RUNTIME_STAMP)
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 test: $(DEV_STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2
 
 lint: $(DEV_STAMP)
 	$(PY) -m ruff check .
