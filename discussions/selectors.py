@@ -262,7 +262,14 @@ def _questions_with_answer_state(queryset, user):
     )
 
 
-def passage_questions(*, membership: Membership, passage: Passage, now=None) -> list[QuestionView]:
+def question_view(*, membership: Membership, question: Question, passage: Passage) -> QuestionView:
+    """One question as `passage_questions` shows it, for its own page and htmx block."""
+    return passage_questions(membership=membership, passage=passage, question_pk=question.pk)[0]
+
+
+def passage_questions(
+    *, membership: Membership, passage: Passage, now=None, question_pk: int | None = None
+) -> list[QuestionView]:
     """The group's questions on a passage with the answers this member may see.
 
     Where a question says "answer first", other members' answers are not even
@@ -271,7 +278,9 @@ def passage_questions(*, membership: Membership, passage: Passage, now=None) -> 
     now = now or timezone.now()
     questions = list(
         _questions_with_answer_state(
-            Question.objects.filter(group_id=membership.group_id).for_passage(passage),
+            Question.objects.filter(group_id=membership.group_id)
+            .for_passage(passage)
+            .filter(**({"pk": question_pk} if question_pk else {})),
             membership.user,
         ).order_by("first_position", "order", "pk")
     )

@@ -564,58 +564,32 @@ def question_edit(request: HtmxHttpRequest, group_slug: str, question_pk: int | 
     )
 
 
+def _question_context(request, membership, question: Question, answer_form=None) -> dict:
+    """What the question block and page show this member (answers only where allowed)."""
+    passage = _question_passage(question)
+    view = selectors.question_view(membership=membership, question=question, passage=passage)
+    return {
+        "membership": membership,
+        "group": membership.group,
+        "passage": passage,
+        "qv": view,
+        "can_moderate": membership.is_facilitator,
+        "overview": (
+            selectors.question_answer_overview(question=question)
+            if membership.is_facilitator
+            else None
+        ),
+        "answer_form": answer_form,
+    }
+
+
 @login_required
 @require_GET
 def question_detail(request: HtmxHttpRequest, group_slug: str, question_pk: int):
     membership = membership_or_404(request, group_slug)
     question = _question_or_404(membership, question_pk)
-    passage = _question_passage(question)
-    view = next(
-        v
-        for v in selectors.passage_questions(membership=membership, passage=passage)
-        if v.question.pk == question.pk
-    )
-    return render(
-        request,
-        "discussions/question_detail.html",
-        {
-            "membership": membership,
-            "group": membership.group,
-            "passage": passage,
-            "qv": view,
-            "can_moderate": membership.is_facilitator,
-            "overview": (
-                selectors.question_answer_overview(question=question)
-                if membership.is_facilitator
-                else None
-            ),
-            "answer_form": AnswerForm(
-                initial={"body": view.my_answer.body if view.my_answer else ""}
-            ),
-        },
-    )
-
-
-def _render_question_block(request, membership, question: Question, answer_form=None, status=200):
-    passage = _question_passage(question)
-    view = next(
-        v
-        for v in selectors.passage_questions(membership=membership, passage=passage)
-        if v.question.pk == question.pk
-    )
-    return render(
-        request,
-        "discussions/_question.html",
-        {
-            "qv": view,
-            "membership": membership,
-            "group": membership.group,
-            "passage": passage,
-            "can_moderate": membership.is_facilitator,
-            "answer_form": answer_form,
-        },
-        status=status,
-    )
+    context = _question_context(request, membership, question)
+    return render(request, "discussions/question_detail.html", context)
 
 
 @login_required
@@ -633,31 +607,14 @@ def answer_save(request: HtmxHttpRequest, group_slug: str, question_pk: int):
             _add_errors(form, error)
         else:
             if request.htmx:
-                return _render_question_block(request, membership, question)
+                context = _question_context(request, membership, question)
+                return render(request, "discussions/_question.html", context)
             messages.success(request, "Your answer is saved.")
             return redirect(f"{question.get_absolute_url()}#answers")
+    context = _question_context(request, membership, question, answer_form=form)
     if request.htmx:
-        return _render_question_block(request, membership, question, answer_form=form)
-    passage = _question_passage(question)
-    view = next(
-        v
-        for v in selectors.passage_questions(membership=membership, passage=passage)
-        if v.question.pk == question.pk
-    )
-    return render(
-        request,
-        "discussions/question_detail.html",
-        {
-            "membership": membership,
-            "group": membership.group,
-            "passage": passage,
-            "qv": view,
-            "can_moderate": membership.is_facilitator,
-            "overview": None,
-            "answer_form": form,
-        },
-        status=422,
-    )
+        return render(request, "discussions/_question.html", context)
+    return render(request, "discussions/question_detail.html", context, status=422)
 
 
 @login_required
