@@ -31,5 +31,5 @@ def discussion_context(request, membership, passage, *, comment_form=None, shown
         "can_moderate": membership.is_facilitator,
         "poll_seconds": settings.DISCUSSION_POLL_SECONDS,
         "questions": selectors.passage_questions(membership=membership, passage=passage),
-        "comment_count": sum(1 for node in thread.by_id.values() if node.show_body),
+        "comment_count": thread.visible_count,
     }

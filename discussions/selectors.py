@@ -63,6 +63,10 @@ class Thread:
     def page(self, shown: int) -> list[Node]:
         return self.roots[:shown]
 
+    @property
+    def visible_count(self) -> int:
+        return sum(1 for node in self.by_id.values() if node.show_body)
+
 
 def comments_for(*, membership: Membership, passage: Passage | None = None, question_ids=None):
     """A passage's discussion, or (given question_ids) the answer threads of questions."""

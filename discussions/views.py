@@ -94,11 +94,11 @@ def _node_for(membership, comment: Comment):
     node = thread.by_id.get(comment.pk)
     if node is not None:
         node.is_new = False
-    return node
+    return node, thread
 
 
 def _render_node(request, membership, comment: Comment, template="discussions/_comment.html"):
-    node = _node_for(membership, comment)
+    node, thread = _node_for(membership, comment)
     if node is None:
         return HttpResponse("")  # deleted outright: htmx removes the element
     return render(
@@ -109,6 +109,8 @@ def _render_node(request, membership, comment: Comment, template="discussions/_c
             "membership": membership,
             "group": membership.group,
             "can_moderate": membership.is_facilitator,
+            # The discussion's heading count, refreshed out of band (not for answer threads).
+            "comment_count": None if comment.question_id else thread.visible_count,
         },
     )
 
@@ -212,7 +214,7 @@ def comment_thread(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
     """One comment with all its replies: "show more replies" and "continue this thread"."""
     membership = membership_or_404(request, group_slug)
     comment = _comment_or_404(membership, comment_pk)
-    node = _node_for(membership, comment)
+    node, _thread = _node_for(membership, comment)
     if node is None:
         raise_not_found()
     context = {
@@ -427,6 +429,7 @@ def comment_updates(request: HtmxHttpRequest, group_slug: str, position: int):
             {
                 "new_nodes": new_nodes,
                 "after": thread.last_comment_id,
+                "comment_count": thread.visible_count,
                 "poll_seconds": settings.DISCUSSION_POLL_SECONDS,
                 "membership": membership,
                 "group": membership.group,

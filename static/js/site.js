@@ -2,6 +2,10 @@
 (function () {
   "use strict";
 
+  // htmx copies "settled" attributes from old elements to their swapped-in twins; copying
+  // `style` (a textarea the reader resized) sets an inline style, which our CSP blocks.
+  if (window.htmx) window.htmx.config.attributesToSettle = ["class", "width", "height"];
+
   function isTyping(target) {
     if (!target) return false;
     var tag = target.tagName;
@@ -47,7 +51,8 @@
     var before = document.createRange();
     before.setStart(body, 0);
     before.setEnd(range.startContainer, range.startOffset);
-    var start = before.toString().length;
+    // Offsets count from the passage text: the markup's indentation before it is not part of it.
+    var start = before.toString().replace(/^\s+/, "").length;
     // Leading whitespace in the selection is not part of the quote.
     var raw = range.toString();
     start += raw.length - raw.replace(/^\s+/, "").length;

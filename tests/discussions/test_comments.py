@@ -94,7 +94,7 @@ def test_comment_create_with_htmx_returns_the_comment_fragment(member_client, gr
     assert comment_order(html) == [comment.pk]
     assert f'<article class="comment indent-0"\n         id="comment-{comment.pk}"' in html
     assert '<div class="comment-body"><p>By htmx.</p>\n</div>' in html
-    assert '<div id="empty-thread" hx-swap-oob="delete"></div>' in html
+    assert '<p class="empty-thread" id="empty-thread" hidden hx-swap-oob="true"></p>' in html
     assert "<html" not in html
 
 

@@ -949,7 +949,10 @@ def test_reply_to_an_answer_carries_its_question(
     html = html_of(member_client, question.get_absolute_url())
     assert comment_order(html) == [mine.pk, reply.pk]
     passage_html = html_of(member_client, passage_url(group, 2))
-    assert passage_html.count('Discussion <span class="meta">(0 comments)</span>') == 1
+    assert (
+        passage_html.count('Discussion <span class="meta" id="comment-count">(0 comments)</span>')
+        == 1
+    )
 
 
 def test_reply_to_a_reply_in_an_answer_thread_carries_the_question(

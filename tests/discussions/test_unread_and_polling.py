@@ -387,3 +387,27 @@ def test_passage_page_poller_asks_after_the_latest_comment(
         f'<div id="comment-poller" hx-get="{updates_url(group, after=latest.pk)}"\n'
         '     hx-trigger="every 15s" hx-swap="outerHTML"></div>'
     ) in html
+
+
+def test_posting_and_polling_refresh_the_discussion_count(client, essay):
+    from tests.factories import make_group, make_user
+
+    author, reader = make_user("counter"), make_user("watcher")
+    group = make_group(essay, facilitator=author, members=[reader])
+    client.force_login(author)
+    response = client.post(
+        f"/groups/{group.slug}/passages/2/comments/",
+        {"body": "First"},
+        headers={"HX-Request": "true"},
+    )
+    assert (
+        '<span class="meta" id="comment-count" hx-swap-oob="true">(1 comment)</span>'
+        in response.content.decode()
+    )
+
+    client.force_login(reader)
+    response = client.get(f"/groups/{group.slug}/passages/2/comments/updates/?after=0")
+    assert (
+        '<span class="meta" id="comment-count" hx-swap-oob="true">(1 comment)</span>'
+        in response.content.decode()
+    )
