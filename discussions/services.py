@@ -98,60 +98,68 @@ def comment_create(
 
 
 def _notify_for_comment(comment: Comment) -> None:
-    author_id = comment.author_id
-    notifications = []
-    reply_recipient = None
-    if (
-        comment.parent_id
-        and comment.parent.author_id
-        and comment.parent.author_id != author_id
-        # Only someone still in the group hears about it: the email quotes the reply.
-        and Membership.objects.filter(
-            group_id=comment.group_id, user_id=comment.parent.author_id
-        ).exists()
-    ):
-        reply_recipient = comment.parent.author_id
-        notifications.append(
-            Notification(
-                recipient_id=reply_recipient,
-                actor_id=author_id,
-                kind=Notification.Kind.REPLY,
-                comment=comment,
-            )
+    """A new comment notifies the author it replies to (in app and by email) and
+    the members it mentions (in app)."""
+    reply_recipient = _reply_recipient(comment)
+    if reply_recipient is not None:
+        Notification.objects.create(
+            recipient_id=reply_recipient,
+            actor_id=comment.author_id,
+            kind=Notification.Kind.REPLY,
+            comment=comment,
         )
+        transaction.on_commit(partial(_enqueue_reply_email, comment.pk, reply_recipient))
+    _notify_mentions(comment, skip_user_id=reply_recipient)
+
+
+def _reply_recipient(comment: Comment) -> int | None:
+    parent_author_id = comment.parent.author_id if comment.parent_id else None
+    if parent_author_id is None or parent_author_id == comment.author_id:
+        return None
+    # Only someone still in the group hears about it: the email quotes the reply.
+    still_member = Membership.objects.filter(
+        group_id=comment.group_id, user_id=parent_author_id
+    ).exists()
+    return parent_author_id if still_member else None
+
+
+def _notify_mentions(comment: Comment, skip_user_id: int | None = None) -> None:
+    """In-app notifications for @mentions of group members; each member once per comment,
+    so an edit notifies only those it newly mentions."""
     usernames = mentioned_usernames(comment.body)
-    if usernames:
-        mentioned = (
-            Membership.objects.filter(group_id=comment.group_id, user__username__in=usernames)
-            .exclude(user_id=author_id)
-            .values_list("user_id", flat=True)
-        )
-        if comment.question_id and comment.question.answer_first:
-            # Don't point people at answers they may not see yet.
-            mentioned = mentioned.filter(
-                Q(role=Membership.Role.FACILITATOR)
-                | Q(
-                    user__comments__question_id=comment.question_id,
-                    user__comments__parent__isnull=True,
-                    user__comments__deleted_at__isnull=True,
-                )
-            ).distinct()
-        notifications.extend(
+    if not usernames:
+        return
+    mentioned = (
+        Membership.objects.filter(group_id=comment.group_id, user__username__in=usernames)
+        .exclude(user_id=comment.author_id)
+        .values_list("user_id", flat=True)
+    )
+    if comment.question_id and comment.question.answer_first:
+        # Don't point people at answers they may not see yet.
+        mentioned = mentioned.filter(
+            Q(role=Membership.Role.FACILITATOR)
+            | Q(
+                user__comments__question_id=comment.question_id,
+                user__comments__parent__isnull=True,
+                user__comments__deleted_at__isnull=True,
+            )
+        ).distinct()
+    already_told = Notification.objects.filter(comment=comment).values_list(
+        "recipient_id", flat=True
+    )
+    Notification.objects.bulk_create(
+        [
             Notification(
                 recipient_id=user_id,
-                actor_id=author_id,
+                actor_id=comment.author_id,
                 kind=Notification.Kind.MENTION,
                 comment=comment,
             )
-            for user_id in mentioned
-            if user_id != reply_recipient
-        )
-    created = Notification.objects.bulk_create(notifications, ignore_conflicts=True)
-    for notification in created:
-        if notification.kind == Notification.Kind.REPLY:
-            transaction.on_commit(
-                partial(_enqueue_reply_email, comment.pk, notification.recipient_id)
-            )
+            for user_id in mentioned.exclude(user_id__in=already_told)
+            if user_id != skip_user_id
+        ],
+        ignore_conflicts=True,
+    )
 
 
 def _enqueue_reply_email(comment_id: int, recipient_id: int) -> None:
@@ -180,6 +188,7 @@ def comment_edit(*, editor, comment: Comment, body: str) -> Comment:
         comment.body_html = render_markdown(body)
         comment.edited_at = timezone.now()
         comment.save(update_fields=["body", "body_html", "edited_at"])
+        _notify_mentions(comment)
     return comment
 
 
@@ -423,6 +432,7 @@ def answer_save(*, author, question: Question, body: str) -> Comment:
                     existing.body_html = render_markdown(body)
                     existing.edited_at = timezone.now()
                     existing.save(update_fields=["body", "body_html", "edited_at"])
+                    _notify_mentions(existing)
                 return existing
             try:
                 with transaction.atomic():

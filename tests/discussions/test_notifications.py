@@ -379,3 +379,24 @@ def test_send_reply_email_to_a_recipient_without_address_sends_nothing(
 
     assert result.return_value is False
     assert mailoutbox == []
+
+
+def test_editing_a_comment_notifies_only_newly_mentioned_members(essay):
+    from discussions import services as discussion_services
+    from discussions.models import Notification
+    from tests.factories import make_group, make_user
+
+    author, first, second = make_user("writer"), make_user("first"), make_user("second")
+    group = make_group(essay, facilitator=author, members=[first, second])
+    passage = essay.passages.get(position=1)
+    comment = discussion_services.comment_create(
+        author=author, group=group, passage=passage, body="Hello @first"
+    )
+
+    discussion_services.comment_edit(
+        editor=author, comment=comment, body="Hello @first and @second"
+    )
+
+    assert sorted(
+        Notification.objects.filter(kind="mention").values_list("recipient__username", flat=True)
+    ) == ["first", "second"]
