@@ -238,7 +238,7 @@ class QuestionView:
     can_see_answers: bool
     answers: list[Node]
     my_answer: Comment | None
-    state: str  # "answered", "overdue", "closed" or "unanswered"
+    state: str  # "answered", "overdue", "closed", "unanswered" or "facilitating"
 
 
 def question_state(question: Question, answered: bool, now: datetime) -> str:
@@ -329,7 +329,11 @@ def passage_questions(
                 can_see_answers=visible,
                 answers=thread.roots if thread else [],
                 my_answer=my_answer,
-                state=question_state(question, question.answered, now),
+                state=(
+                    "facilitating"
+                    if membership.is_facilitator and not question.answered
+                    else question_state(question, question.answered, now)
+                ),
             )
         )
     return views

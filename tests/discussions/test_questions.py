@@ -1792,3 +1792,27 @@ def test_changing_the_due_date_rearms_the_reminder(essay):
     discussion_services.question_update(facilitator=lead, question=question)
 
     assert discussion_services.question_due_reminders() == 1
+
+
+def test_facilitator_sees_own_question_as_facilitating_not_unanswered(client, essay):
+    from discussions import services as discussion_services
+    from tests.factories import make_group, make_user
+
+    lead = make_user("leader")
+    group = make_group(essay, facilitator=lead, members=[make_user("reader2")])
+    discussion_services.question_create(
+        facilitator=lead,
+        group=group,
+        first_position=4,
+        last_position=4,
+        body="Why miniaturize?",
+        due_at=None,
+        meeting=None,
+        answer_first=False,
+    )
+    client.force_login(lead)
+
+    html = client.get(f"/texts/{essay.slug}/4/?group={group.slug}").content.decode()
+
+    assert "You facilitate: answering is optional" in html
+    assert "Not answered yet" not in html
