@@ -8,6 +8,7 @@ from discussions.models import (
     Comment,
     Question,
 )
+from reading.forms import PassageRangeFormMixin
 from reading.models import Meeting
 
 
@@ -80,7 +81,7 @@ class NotificationPreferenceForm(forms.Form):
     )
 
 
-class QuestionForm(forms.ModelForm):
+class QuestionForm(PassageRangeFormMixin, forms.ModelForm):
     class Meta:
         model = Question
         fields = ("body", "first_position", "last_position", "due_at", "meeting", "answer_first")
@@ -106,25 +107,12 @@ class QuestionForm(forms.ModelForm):
 
     def __init__(self, *args, group, **kwargs):
         super().__init__(*args, **kwargs)
-        self.instance.group = group
-        self.passage_count = group.text.passages.count()
-        for name in ("first_position", "last_position"):
-            self.fields[name].widget.attrs.update({"min": 1, "max": self.passage_count})
+        self.setup_passage_range(group)
         self.fields["meeting"].queryset = Meeting.objects.filter(
             group=group, cancelled_at__isnull=True
         ).order_by("starts_at")
         self.fields["meeting"].empty_label = "No meeting"
         self.fields["body"].error_messages["required"] = "Write the question."
-
-    def clean(self):
-        cleaned = super().clean()
-        first, last = cleaned.get("first_position"), cleaned.get("last_position")
-        for name, value in (("first_position", first), ("last_position", last)):
-            if value is not None and not 1 <= value <= self.passage_count:
-                self.add_error(name, f"Choose a passage between 1 and {self.passage_count}.")
-        if first is not None and last is not None and last < first:
-            self.add_error("last_position", "The last passage cannot come before the first.")
-        return cleaned
 
 
 class AnswerForm(forms.Form):

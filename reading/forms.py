@@ -60,7 +60,32 @@ class RoleForm(forms.Form):
     role = forms.ChoiceField(choices=Membership.Role.choices)
 
 
-class MeetingForm(forms.ModelForm):
+class PassageRangeFormMixin:
+    """first_position/last_position fields checked against the group's text.
+
+    For ModelForms of group-scoped models (meetings, questions); call
+    `setup_passage_range(group)` from __init__.
+    """
+
+    def setup_passage_range(self, group: StudyGroup) -> None:
+        self.group = group
+        self.instance.group = group
+        self.passage_count = group.text.passages.count()
+        for name in ("first_position", "last_position"):
+            self.fields[name].widget.attrs.update({"min": 1, "max": self.passage_count})
+
+    def clean(self):
+        cleaned = super().clean()
+        first, last = cleaned.get("first_position"), cleaned.get("last_position")
+        for name, value in (("first_position", first), ("last_position", last)):
+            if value is not None and not 1 <= value <= self.passage_count:
+                self.add_error(name, f"Choose a passage between 1 and {self.passage_count}.")
+        if first is not None and last is not None and last < first:
+            self.add_error("last_position", "The last passage cannot come before the first.")
+        return cleaned
+
+
+class MeetingForm(PassageRangeFormMixin, forms.ModelForm):
     class Meta:
         model = Meeting
         fields = ("starts_at", "first_position", "last_position", "agenda")
@@ -80,18 +105,4 @@ class MeetingForm(forms.ModelForm):
 
     def __init__(self, *args, group: StudyGroup, **kwargs):
         super().__init__(*args, **kwargs)
-        self.group = group
-        self.instance.group = group
-        self.passage_count = group.text.passages.count()
-        for name in ("first_position", "last_position"):
-            self.fields[name].widget.attrs.update({"min": 1, "max": self.passage_count})
-
-    def clean(self):
-        cleaned = super().clean()
-        first, last = cleaned.get("first_position"), cleaned.get("last_position")
-        for name, value in (("first_position", first), ("last_position", last)):
-            if value is not None and not 1 <= value <= self.passage_count:
-                self.add_error(name, f"Choose a passage between 1 and {self.passage_count}.")
-        if first is not None and last is not None and last < first:
-            self.add_error("last_position", "The last passage cannot come before the first.")
-        return cleaned
+        self.setup_passage_range(group)
