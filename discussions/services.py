@@ -427,13 +427,7 @@ def answer_save(*, author, question: Question, body: str) -> Comment:
                 .first()
             )
             if existing is not None:
-                if existing.body != body:
-                    existing.body = body
-                    existing.body_html = render_markdown(body)
-                    existing.edited_at = timezone.now()
-                    existing.save(update_fields=["body", "body_html", "edited_at"])
-                    _notify_mentions(existing)
-                return existing
+                return comment_edit(editor=author, comment=existing, body=body)
             try:
                 with transaction.atomic():
                     answer = Comment.objects.create(
