@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from django.db.models import Count, Exists, F, IntegerField, Max, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
@@ -179,8 +180,13 @@ def highlighted_body(passage: Passage, thread: Thread | None):
     return highlight(passage.body, thread.anchors if thread else [])
 
 
-def thread_version(*, group_id: int, passage_id: int) -> str:
-    """A cheap fingerprint of a discussion: changes when anything in it changes."""
+class ThreadVersion(NamedTuple):
+    tag: str  # changes when anything in the discussion changes
+    last_id: int  # the newest comment's id
+
+
+def thread_version(*, group_id: int, passage_id: int) -> ThreadVersion:
+    """A cheap fingerprint of a discussion, from one aggregate query."""
     stats = Comment.objects.filter(
         group_id=group_id, passage_id=passage_id, question__isnull=True
     ).aggregate(
@@ -194,7 +200,7 @@ def thread_version(*, group_id: int, passage_id: int) -> str:
     parts = [str(stats["count"]), str(stats["last_id"])]
     for key in ("last_change", "last_deleted", "last_hidden", "last_pinned"):
         parts.append(stats[key].isoformat() if stats[key] else "-")
-    return "/".join(parts)
+    return ThreadVersion(tag="/".join(parts), last_id=stats["last_id"])
 
 
 def new_comment_counts(*, user, group_id: int, text_id: int) -> dict[int, int]:

@@ -403,10 +403,16 @@ def comment_updates(request: HtmxHttpRequest, group_slug: str, position: int):
         after = 0
     version = selectors.thread_version(group_id=membership.group_id, passage_id=passage.pk)
     # What the answer contains depends on the reader and on `after`, so they are in the tag.
-    etag = f'"{version}/{request.user.pk}/{after}"'
+    etag = f'"{version.tag}/{request.user.pk}/{after}"'
     if request.headers.get("If-None-Match") == etag:
         response = HttpResponse(status=304)
         response["ETag"] = etag
+        return response
+    if version.last_id <= after:
+        # Nothing newer than what the page has: answer without building the thread.
+        response = HttpResponse(status=204)
+        response["ETag"] = etag
+        patch_cache_control(response, no_cache=True, private=True)
         return response
     thread = selectors.passage_thread(membership=membership, passage=passage, last_seen=None)
     new_nodes = [

@@ -461,3 +461,17 @@ def test_comment_delete_racing_replies_leaves_no_orphans(
     assert (
         Comment.objects.exclude(parent=None).exclude(parent__in=Comment.objects.all()).count() == 0
     )
+
+
+def test_comment_updates_nothing_new_answers_204_from_the_aggregate_alone(
+    django_assert_num_queries, group, passage, authors
+):
+    """Without If-None-Match too, a poll with nothing new never builds the thread."""
+    client = logged_in(authors[0])
+    grow_discussion(group, passage, authors, to=1000)
+    latest = Comment.objects.latest("pk").pk
+
+    # Session, user, membership, passage, then one aggregate.
+    with django_assert_num_queries(5):
+        response = client.get(updates_url(group, after=latest))
+    assert response.status_code == 204
