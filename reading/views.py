@@ -1,3 +1,4 @@
+import re
 from datetime import timedelta
 
 from django.contrib import messages
@@ -25,6 +26,8 @@ from reading.forms import (
     StudyGroupForm,
 )
 from reading.models import Meeting, Membership, Passage, StudyGroup, Text
+
+SLUG = re.compile(r"[-a-zA-Z0-9_]{1,100}")
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -74,6 +77,13 @@ def _passage_or_404(text_slug: str, position: int) -> Passage:
     )
 
 
+def slug_or_none(value: str | None) -> str | None:
+    """A slug from the query string, or None: anything else (say a NUL byte) never reaches SQL."""
+    if value and SLUG.fullmatch(value):
+        return value
+    return None
+
+
 def selected_group(request, text: Text) -> Membership | None:
     """The membership whose group's content this reader sees beside the text.
 
@@ -86,7 +96,7 @@ def selected_group(request, text: Text) -> Membership | None:
         user=request.user, group__text=text
     )
     session_key = f"group-for-text-{text.pk}"
-    wanted = request.GET.get("group") or request.session.get(session_key)
+    wanted = slug_or_none(request.GET.get("group")) or request.session.get(session_key)
     membership = None
     if wanted:
         membership = memberships.filter(group__slug=wanted).first()
@@ -212,7 +222,7 @@ def signup(request: HtmxHttpRequest):
 @require_http_methods(["GET", "POST"])
 def group_create(request: HtmxHttpRequest):
     initial = {}
-    if text_slug := request.GET.get("text"):
+    if text_slug := slug_or_none(request.GET.get("text")):
         initial["text"] = Text.objects.filter(slug=text_slug).first()
     elif Text.objects.count() == 1:
         initial["text"] = Text.objects.first()

@@ -927,3 +927,14 @@ def test_pages_nonce_differs_between_requests(client, essay):
     second = client.get("/")["Content-Security-Policy"]
 
     assert first != second
+
+
+def test_query_string_values_that_are_not_slugs_are_ignored_not_500(reader_client, essay):
+    # A NUL byte would make PostgreSQL refuse the query.
+    for url in (
+        f"{ESSAY_URL}3/?group=%00",
+        f"{ESSAY_URL}?group=%00bad",
+        "/groups/new/?text=%00",
+        f"{ESSAY_URL}3/?group=" + "x" * 500,
+    ):
+        assert reader_client.get(url).status_code == 200, url
