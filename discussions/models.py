@@ -234,6 +234,13 @@ class NotificationQuerySet(models.QuerySet):
     def unread(self):
         return self.filter(read_at__isnull=True)
 
+    def for_reader(self, user):
+        """A reader's notifications about groups they still belong to (others' links would 404)."""
+        return self.filter(
+            Q(comment__group__memberships__user=user) | Q(question__group__memberships__user=user),
+            recipient=user,
+        )
+
 
 class Notification(models.Model):
     class Kind(models.TextChoices):

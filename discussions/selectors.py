@@ -226,7 +226,7 @@ def new_comment_counts(*, user, group_id: int, text_id: int) -> dict[int, int]:
 
 
 def unread_notification_count(user) -> int:
-    return Notification.objects.filter(recipient=user).unread().count()
+    return Notification.objects.for_reader(user).unread().count()
 
 
 # Questions ------------------------------------------------------------------

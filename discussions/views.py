@@ -451,8 +451,12 @@ def comment_updates(request: HtmxHttpRequest, group_slug: str, position: int):
 @login_required
 @require_GET
 def notification_list(request: HtmxHttpRequest):
-    notifications = Notification.objects.filter(recipient=request.user).select_related(
-        "actor", "comment__passage__text", "comment__group"
+    notifications = Notification.objects.for_reader(request.user).select_related(
+        "actor",
+        "comment__passage__text",
+        "comment__group",
+        "question__group",
+        "question__meeting",
     )[:100]
     return render(request, "discussions/notifications.html", {"notifications": notifications})
 

@@ -400,3 +400,63 @@ def test_editing_a_comment_notifies_only_newly_mentioned_members(essay):
     assert sorted(
         Notification.objects.filter(kind="mention").values_list("recipient__username", flat=True)
     ) == ["first", "second"]
+
+
+def test_notifications_page_links_assigned_and_due_questions(
+    client, essay, django_assert_max_num_queries
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from discussions import services as discussion_services
+    from tests.factories import make_group, make_user
+
+    lead, reader = make_user("lead"), make_user("reader9")
+    group = make_group(essay, facilitator=lead, members=[reader], name="Circle")
+    for n in range(1, 4):
+        discussion_services.question_create(
+            facilitator=lead,
+            group=group,
+            first_position=n,
+            last_position=n,
+            body=f"Question **{n}**",
+            due_at=timezone.now() + timedelta(hours=20),
+            meeting=None,
+            answer_first=False,
+        )
+    discussion_services.question_due_reminders()
+    client.force_login(reader)
+
+    with django_assert_max_num_queries(6):
+        html = client.get("/notifications/").content.decode()
+
+    assert html.count("assigned a question in Circle:") == 3
+    assert html.count("Due soon in Circle:") == 3
+    question = group.questions.get(first_position=2)
+    assert f'<a href="{question.get_absolute_url()}">Question 2</a>' in html
+
+
+def test_notifications_page_leaves_out_groups_the_reader_left(client, essay):
+    from discussions import services as discussion_services
+    from tests.factories import make_group, make_user
+
+    lead, reader = make_user("lead"), make_user("leaver")
+    group = make_group(essay, facilitator=lead, members=[reader], name="Left behind")
+    discussion_services.question_create(
+        facilitator=lead,
+        group=group,
+        first_position=1,
+        last_position=1,
+        body="Secret question",
+        due_at=None,
+        meeting=None,
+        answer_first=False,
+    )
+    group.memberships.filter(user=reader).delete()
+    client.force_login(reader)
+
+    html = client.get("/notifications/").content.decode()
+
+    assert "Secret question" not in html
+    assert "No notifications yet." in html
