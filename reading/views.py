@@ -142,6 +142,9 @@ def render_passage_page(request, passage: Passage, *, membership=None, discussio
         "next": neighbours.get(position + 1),
         "membership": membership,
         "group": membership.group if membership else None,
+        "next_meeting": (
+            membership.group.meetings.upcoming(timezone.now()).first() if membership else None
+        ),
         "group_choices": group_choices(request, text),
     }
     context.update(_progress_context(request, passage))

@@ -997,3 +997,29 @@ def test_progress_is_kept_when_member_leaves(client, essay, group, member):
     client.force_login(member)
     client.post(reverse("group_leave", args=[group.slug]))
     assert ReadingProgress.objects.filter(reader=member).count() == 1
+
+
+def test_passage_page_shows_the_groups_next_meeting_and_whether_this_passage_is_due(
+    client, essay, facilitator, member, group
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from reading.models import Meeting
+
+    Meeting.objects.create(
+        group=group,
+        starts_at=timezone.now() + timedelta(days=2),
+        first_position=3,
+        last_position=5,
+    )
+    client.force_login(member)
+
+    on_list = client.get(f"/texts/{essay.slug}/4/?group={group.slug}").content.decode()
+    off_list = client.get(f"/texts/{essay.slug}/7/?group={group.slug}").content.decode()
+
+    assert "Next meeting: read passages 3 to 5 by" in on_list
+    assert "(this passage is on the list)" in on_list
+    assert "Next meeting: read passages 3 to 5 by" in off_list
+    assert "(this passage is on the list)" not in off_list
