@@ -51,7 +51,8 @@ class Node:
     @property
     def parent_author(self):
         parent = getattr(self.comment, "parent_node", None)
-        return parent.comment.author if parent else None
+        # A hidden or deleted parent keeps its author to itself.
+        return parent.comment.author if parent and parent.show_body else None
 
 
 @dataclass

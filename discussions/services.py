@@ -12,6 +12,8 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.http import Http404
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from discussions.anchoring import quote_in_passage
@@ -177,7 +179,7 @@ def _require_author(user, comment: Comment) -> None:
 
 @transaction.atomic
 def comment_edit(*, editor, comment: Comment, body: str) -> Comment:
-    comment = Comment.objects.select_for_update().get(pk=comment.pk)
+    comment = _locked_comment(comment)
     _require_author(editor, comment)
     if comment.is_deleted:
         raise ValidationError("A deleted comment cannot be edited.")
@@ -195,7 +197,7 @@ def comment_edit(*, editor, comment: Comment, body: str) -> Comment:
 @transaction.atomic
 def comment_delete(*, user, comment: Comment) -> Comment | None:
     """Delete a comment; one with replies becomes a tombstone. Returns the tombstone, if any."""
-    comment = Comment.objects.select_for_update().get(pk=comment.pk)
+    comment = _locked_comment(comment)
     _require_author(user, comment)
     # The row lock above waits for any reply being inserted right now, so this
     # check sees it and the thread keeps its shape.
@@ -217,9 +219,19 @@ def _require_facilitator(user, group: StudyGroup) -> None:
         raise PermissionDenied("Only the group's facilitators can do this.")
 
 
+def _locked_comment(comment: Comment) -> Comment:
+    """The comment's row, locked for this transaction; 404 when a concurrent request
+    (a double-clicked delete, say) removed it first."""
+    return get_object_or_404(
+        Comment.objects.select_for_update(of=("self",)).select_related("group", "question"),
+        pk=comment.pk,
+    )
+
+
 @transaction.atomic
 def comment_hide(*, moderator, comment: Comment, reason: str) -> Comment:
     _require_facilitator(moderator, comment.group)
+    comment = _locked_comment(comment)
     comment.hidden_at = timezone.now()
     comment.hidden_reason = reason
     comment.hidden_by = moderator
@@ -230,6 +242,7 @@ def comment_hide(*, moderator, comment: Comment, reason: str) -> Comment:
 @transaction.atomic
 def comment_unhide(*, moderator, comment: Comment) -> Comment:
     _require_facilitator(moderator, comment.group)
+    comment = _locked_comment(comment)
     comment.hidden_at = None
     comment.hidden_reason = ""
     comment.hidden_by = None
@@ -240,8 +253,9 @@ def comment_unhide(*, moderator, comment: Comment) -> Comment:
 @transaction.atomic
 def comment_pin(*, moderator, comment: Comment, pinned: bool) -> Comment:
     _require_facilitator(moderator, comment.group)
-    if comment.parent_id is not None:
-        raise ValidationError("Only top-level comments can be pinned.")
+    comment = _locked_comment(comment)
+    if comment.parent_id is not None or comment.question_id is not None:
+        raise ValidationError("Only top-level comments of the discussion can be pinned.")
     comment.pinned_at = timezone.now() if pinned else None
     comment.save(update_fields=["pinned_at"])
     return comment
@@ -253,9 +267,13 @@ def helpful_set(*, user, comment: Comment, helpful: bool) -> None:
     if comment.is_deleted:
         raise ValidationError("A deleted comment cannot be marked helpful.")
     if helpful:
-        HelpfulMark.objects.bulk_create(
-            [HelpfulMark(comment=comment, user=user)], ignore_conflicts=True
-        )
+        try:
+            with transaction.atomic():
+                HelpfulMark.objects.bulk_create(
+                    [HelpfulMark(comment=comment, user=user)], ignore_conflicts=True
+                )
+        except IntegrityError as error:  # the comment was deleted a moment ago
+            raise Http404("That comment no longer exists.") from error
     else:
         HelpfulMark.objects.filter(comment=comment, user=user).delete()
 
@@ -394,7 +412,9 @@ def question_move(*, facilitator, question: Question, direction: int) -> None:
         .filter(group=question.group, first_position=question.first_position)
         .order_by("order", "pk")
     )
-    index = next(i for i, q in enumerate(siblings) if q.pk == question.pk)
+    index = next((i for i, q in enumerate(siblings) if q.pk == question.pk), None)
+    if index is None:  # deleted by a concurrent request
+        return
     other = index + direction
     if not 0 <= other < len(siblings):
         return
@@ -449,6 +469,7 @@ def answer_save(*, author, question: Question, body: str) -> Comment:
 @transaction.atomic
 def answer_set_highlighted(*, facilitator, answer: Comment, highlighted: bool) -> Comment:
     _require_facilitator(facilitator, answer.group)
+    answer = _locked_comment(answer)
     if answer.question_id is None or answer.parent_id is not None:
         raise ValidationError("Only answers can be highlighted.")
     answer.highlighted_at = timezone.now() if highlighted else None

@@ -35,10 +35,18 @@ class StudyGroupForm(forms.ModelForm):
         fields = ("text", "name", "description")
         widgets = {"description": forms.Textarea(attrs={"rows": 4, "maxlength": 1000})}
         error_messages = {"name": {"required": "Give the group a name."}}
+
         help_texts = {
             "name": "Up to 80 characters.",
             "description": "Optional. What the group is reading for, when it meets. Up to 1,000 characters.",
         }
+
+    def clean_name(self):
+        # A line break in a name would also break the subject line of the group's emails.
+        name = self.cleaned_data["name"]
+        if any(char in name for char in "\r\n\t"):
+            raise forms.ValidationError("Write the name on one line.")
+        return name
 
 
 class InvitationForm(forms.Form):

@@ -43,5 +43,5 @@ urlpatterns = [
         views.meeting_cancel,
         name="meeting_cancel",
     ),
-    path("join/<str:invite_token>/", views.group_join, name="group_join"),
+    path("join/<slug:invite_token>/", views.group_join, name="group_join"),
 ]

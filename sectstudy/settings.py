@@ -60,6 +60,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "sectstudy.middleware.VaryOnHtmxMiddleware",
 ]
 
 ROOT_URLCONF = "sectstudy.urls"

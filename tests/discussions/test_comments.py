@@ -796,7 +796,7 @@ def test_comment_pin_of_a_reply_is_refused(facilitator_client, member, group, pa
     reply.refresh_from_db()
     assert response.status_code == 302
     assert reply.pinned_at is None
-    assert message_texts(response) == ["Only top-level comments can be pinned."]
+    assert message_texts(response) == ["Only top-level comments of the discussion can be pinned."]
 
 
 def test_comment_pin_by_member_is_forbidden(member_client, member, group, passage):
@@ -1170,3 +1170,27 @@ def test_comment_hide_with_htmx_returns_the_comment_for_the_facilitator(
     assert response.status_code == 200
     assert comment_order(html) == [comment.pk]
     assert '<p class="hidden-note">Hidden from members by a facilitator: “Be kind.”</p>' in html
+
+
+def test_reply_under_a_hidden_comment_does_not_name_its_author(client, essay):
+    from discussions import services as discussion_services
+    from tests.factories import make_group, make_user
+
+    lead, secret, reader = make_user("lead"), make_user("secretwriter"), make_user("onlooker")
+    group = make_group(essay, facilitator=lead, members=[secret, reader])
+    passage = essay.passages.get(position=1)
+    parent = None
+    for depth in range(6):
+        author = secret if depth == 4 else lead
+        parent = discussion_services.comment_create(
+            author=author, group=group, passage=passage, body=f"Level {depth}", parent=parent
+        )
+        if depth == 4:
+            hidden = parent
+    discussion_services.comment_hide(moderator=lead, comment=hidden, reason="Too personal")
+    client.force_login(reader)
+
+    html = client.get(f"/texts/{essay.slug}/1/?group={group.slug}").content.decode()
+
+    assert "Hidden by a facilitator." in html
+    assert "secretwriter" not in html

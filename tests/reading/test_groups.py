@@ -1023,3 +1023,24 @@ def test_passage_page_shows_the_groups_next_meeting_and_whether_this_passage_is_
     assert "(this passage is on the list)" in on_list
     assert "Next meeting: read passages 3 to 5 by" in off_list
     assert "(this passage is on the list)" not in off_list
+
+
+def test_invitation_url_with_a_nul_byte_is_404_not_500(client, reader_client):
+    assert client.get("/join/%00/").status_code == 404
+    assert reader_client.post("/join/x%00y/").status_code == 404
+
+
+def test_group_name_with_a_line_break_is_refused(reader_client, essay):
+    response = reader_client.post(
+        "/groups/new/",
+        {"text": essay.pk, "name": "Evil\r\nBcc: victim@example.org", "description": ""},
+    )
+
+    assert response.status_code == 200
+    assert response.context["form"].errors == {"name": ["Write the name on one line."]}
+
+
+def test_pages_vary_on_the_htmx_request_header(client, essay):
+    response = client.get(f"/texts/{essay.slug}/")
+
+    assert "HX-Request" in response["Vary"]

@@ -1,0 +1,84 @@
+"""Double submits and concurrent moderation end in a clear answer, never a 500."""
+
+import threading
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+from discussions import services
+from discussions.models import Comment
+from tests.factories import make_group, make_user
+
+
+def run_together(*requests):
+    """Run the callables at the same moment; return their responses in order."""
+    barrier = threading.Barrier(len(requests))
+    results = [None] * len(requests)
+
+    def run(index, request):
+        try:
+            barrier.wait()
+            results[index] = request()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, r)) for i, r in enumerate(requests)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def client_for(user):
+    client = Client(raise_request_exception=False)
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def discussion(essay):
+    author, moderator, reader = make_user("racer"), make_user("moderator"), make_user("marker")
+    group = make_group(essay, facilitator=moderator, members=[author, reader])
+    passage = essay.passages.get(position=1)
+    return group, passage, author, moderator, reader
+
+
+def new_comment(group, passage, author):
+    return services.comment_create(author=author, group=group, passage=passage, body="Racing")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("attempt", range(3))
+def test_double_submitted_delete_deletes_once_and_never_fails(discussion, attempt):
+    group, passage, author, _moderator, _reader = discussion
+    comment = new_comment(group, passage, author)
+    url = f"/groups/{group.slug}/comments/{comment.pk}/delete/"
+    first, second = client_for(author), client_for(author)
+
+    responses = run_together(lambda: first.post(url), lambda: second.post(url))
+
+    assert sorted(r.status_code for r in responses) in ([302, 302], [302, 404])
+    assert not Comment.objects.filter(pk=comment.pk).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("action", ["helpful", "hide", "pin"])
+def test_moderation_racing_a_delete_never_fails(discussion, action):
+    group, passage, author, moderator, reader = discussion
+    comment = new_comment(group, passage, author)
+    base = f"/groups/{group.slug}/comments/{comment.pk}"
+    actor, data = {
+        "helpful": (reader, {"on": "1"}),
+        "hide": (moderator, {"reason": "Off topic"}),
+        "pin": (moderator, {"on": "1"}),
+    }[action]
+    deleter, other = client_for(author), client_for(actor)
+
+    responses = run_together(
+        lambda: deleter.post(f"{base}/delete/"), lambda: other.post(f"{base}/{action}/", data)
+    )
+
+    assert responses[0].status_code == 302
+    assert responses[1].status_code in (302, 404)
