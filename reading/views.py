@@ -6,6 +6,7 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -209,13 +210,24 @@ def signup(request: HtmxHttpRequest):
         return redirect("home")
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = form.save()
+        try:
+            with transaction.atomic():
+                user = form.save()
+        except IntegrityError:
+            # Someone signed up with the same name or email a moment ago.
+            form.add_error(None, "That username or email address was just taken. Try another.")
+            return render(
+                request, "registration/signup.html", {"form": form, "next": _next_value(request)}
+            )
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, f"Welcome to sectstudy, {user.username}.")
         return redirect(_safe_next(request, reverse("home")))
+    return render(request, "registration/signup.html", {"form": form, "next": _next_value(request)})
+
+
+def _next_value(request) -> str:
     # A failed POST keeps `next`, so a typo does not lose the way back (e.g. to an invitation).
-    next_url = request.POST.get("next") or request.GET.get("next", "")
-    return render(request, "registration/signup.html", {"form": form, "next": next_url})
+    return request.POST.get("next") or request.GET.get("next", "")
 
 
 # Groups -------------------------------------------------------------------

@@ -938,3 +938,16 @@ def test_query_string_values_that_are_not_slugs_are_ignored_not_500(reader_clien
         f"{ESSAY_URL}3/?group=" + "x" * 500,
     ):
         assert reader_client.get(url).status_code == 200, url
+
+
+def test_the_database_allows_one_account_per_email_whatever_its_case(db):
+    from django.contrib.auth import get_user_model
+    from django.db import IntegrityError, transaction
+
+    User = get_user_model()
+    User.objects.create_user("first-reader", "Same@Example.com", "x")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        User.objects.create_user("second-reader", "same@example.com", "x")
+    # Accounts without an email (made in the admin) are not affected.
+    User.objects.create_user("no-email-1", "", "x")
+    User.objects.create_user("no-email-2", "", "x")
