@@ -392,6 +392,7 @@ def question_update(*, facilitator, question: Question) -> Question:
 @transaction.atomic
 def question_set_closed(*, facilitator, question: Question, closed: bool) -> Question:
     _require_facilitator(facilitator, question.group)
+    question = get_object_or_404(Question.objects.select_for_update(no_key=True), pk=question.pk)
     question.closed_at = timezone.now() if closed else None
     question.save(update_fields=["closed_at"])
     return question
@@ -439,6 +440,12 @@ def answer_save(*, author, question: Question, body: str) -> Comment:
     passage = Passage.objects.get(text_id=question.group.text_id, position=question.first_position)
     for _attempt in range(2):
         with transaction.atomic():
+            # Shares the question's row lock with closing it, so no answer slips in after.
+            locked = Question.objects.select_for_update(no_key=True).filter(pk=question.pk).first()
+            if locked is None:
+                raise Http404("That question was deleted.")
+            if locked.is_closed:
+                raise QuestionClosed
             existing = (
                 Comment.objects.select_for_update()
                 .filter(
