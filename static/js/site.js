@@ -89,6 +89,13 @@
     });
   }
 
+  // A live reply whose thread is not on the page (collapsed, or not loaded yet) has nowhere
+  // to go: say so rather than drop it silently.
+  document.addEventListener("htmx:oobErrorNoTarget", function () {
+    var notice = document.getElementById("discussion-notice");
+    if (notice) notice.hidden = false;
+  });
+
   // After a comment is posted with htmx, empty the form for the next one.
   document.addEventListener("comment-posted", function (event) {
     var form = event.target.closest ? event.target.closest("form") : null;

@@ -334,3 +334,28 @@ def test_discussion_without_javascript_quotes_replies_and_marks_helpful(
     )
 
     console.assert_clean()
+
+
+def test_live_reply_to_a_thread_not_on_the_page_shows_a_reload_notice(
+    new_context, live_server, circle, fast_polling, log_in
+):
+    passage = Passage.objects.get(text=circle.text, position=POSITION)
+    fatima = circle.memberships.get(user__username="fatima").user
+    threads = [
+        services.comment_create(author=fatima, group=circle, passage=passage, body=f"Thread {n}")
+        for n in range(1, 23)
+    ]
+    page = open_passage(new_context(), log_in, "amara", circle)
+    notice = page.locator("#discussion-notice")
+    expect(notice).to_be_hidden()
+    mark_document(page)
+
+    # Only the first 20 threads are on the page; a reply to the 22nd has nowhere to go.
+    bruno = circle.memberships.get(user__username="bruno").user
+    services.comment_create(
+        author=bruno, group=circle, passage=passage, body="Late reply", parent=threads[-1]
+    )
+
+    expect(notice).to_be_visible(timeout=LIVE_TIMEOUT_MS)
+    expect(notice.get_by_role("link", name="Reload the discussion")).to_be_visible()
+    assert_same_document(page)
