@@ -49,6 +49,13 @@ class StudyGroupForm(forms.ModelForm):
         return name
 
 
+class StudyGroupEditForm(StudyGroupForm):
+    """Name and description; a group's text is fixed once people discuss it."""
+
+    class Meta(StudyGroupForm.Meta):
+        fields = ("name", "description")
+
+
 class InvitationForm(forms.Form):
     expires_at = forms.DateTimeField(
         required=False,

@@ -16,6 +16,7 @@ urlpatterns = [
     ),
     path("groups/new/", views.group_create, name="group_create"),
     path("groups/<slug:group_slug>/", views.group_detail, name="group_detail"),
+    path("groups/<slug:group_slug>/edit/", views.group_edit, name="group_edit"),
     path("groups/<slug:group_slug>/leave/", views.group_leave, name="group_leave"),
     path(
         "groups/<slug:group_slug>/invitation/",

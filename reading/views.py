@@ -24,6 +24,7 @@ from reading.forms import (
     ProgressForm,
     RoleForm,
     SignupForm,
+    StudyGroupEditForm,
     StudyGroupForm,
 )
 from reading.models import Meeting, Membership, Passage, StudyGroup, Text
@@ -287,6 +288,21 @@ def group_detail(request: HtmxHttpRequest, group_slug: str):
         "facilitator_count": sum(1 for m in members if m.is_facilitator),
     }
     return render(request, "reading/group_detail.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def group_edit(request: HtmxHttpRequest, group_slug: str):
+    membership = facilitator_membership_or_403(request, group_slug)
+    group = membership.group
+    if group.is_notebook:
+        raise Http404("A private notebook has no settings.")
+    form = StudyGroupEditForm(request.POST or None, instance=group)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "The group's details are saved.")
+        return redirect(group)
+    return render(request, "reading/group_edit.html", {"form": form, "group": group})
 
 
 @login_required

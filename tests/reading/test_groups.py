@@ -1044,3 +1044,36 @@ def test_pages_vary_on_the_htmx_request_header(client, essay):
     response = client.get(f"/texts/{essay.slug}/")
 
     assert "HX-Request" in response["Vary"]
+
+
+def test_facilitator_edits_the_groups_name_and_description(client, facilitator, group):
+    client.force_login(facilitator)
+
+    response = client.post(
+        f"/groups/{group.slug}/edit/", {"name": "Renamed", "description": "<b>New</b> plan"}
+    )
+
+    assert response.status_code == 302
+    group.refresh_from_db()
+    assert (group.name, group.description) == ("Renamed", "<b>New</b> plan")
+    page = client.get(f"/groups/{group.slug}/").content.decode()
+    assert "&lt;b&gt;New&lt;/b&gt; plan" in page
+
+
+def test_group_edit_with_an_empty_name_rerenders_with_the_error(client, facilitator, group):
+    client.force_login(facilitator)
+
+    response = client.post(f"/groups/{group.slug}/edit/", {"name": "", "description": ""})
+
+    assert response.status_code == 200
+    assert response.context["form"].errors == {"name": ["Give the group a name."]}
+    group.refresh_from_db()
+    assert group.name == "Reading circle"
+
+
+def test_notebook_has_no_group_settings(client, reader_client, reader, essay):
+    from reading.services import notebook_for
+
+    notebook = notebook_for(reader=reader, text=essay)
+
+    assert reader_client.get(f"/groups/{notebook.slug}/edit/").status_code == 404

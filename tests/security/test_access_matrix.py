@@ -102,6 +102,11 @@ EXPECTATIONS: dict[str, Access] = {
         data={"POST": lambda world: {"text": world["essay"].pk, "name": "Another group"}},
     ),
     "group_detail": Access(kwargs=("group_slug",), statuses={"GET": in_group(200)}),
+    "group_edit": Access(
+        kwargs=("group_slug",),
+        statuses={"GET": facilitator_only(200), "POST": facilitator_only(302)},
+        data={"POST": lambda world: {"name": "Renamed circle", "description": ""}},
+    ),
     # The member leaves; the group's only facilitator is sent back with a message.
     "group_leave": Access(kwargs=("group_slug",), statuses={"POST": in_group(302)}),
     "invitation_regenerate": Access(
