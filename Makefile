@@ -14,7 +14,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3 python; do \
 	if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then \
 	echo $$p; break; fi; done)
 
-.PHONY: run test lint fmt check-python clean
+.PHONY: run test bench lint fmt check-python clean
 
 run: $(RUNTIME_STAMP)
 	$(PY) manage.py migrate --noinput
@@ -29,6 +29,9 @@ test: $(DEV_STAMP)
 	$(PY) -m ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest -n 2
+
+bench: $(DEV_STAMP)
+	$(PY) -m pytest -m bench -q
 
 lint: $(DEV_STAMP)
 	$(PY) -m ruff check .
