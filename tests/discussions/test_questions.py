@@ -13,7 +13,6 @@ from django.conf import settings
 from django.contrib.messages import get_messages
 from django.core.management import call_command
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import dateformat, timezone
@@ -22,6 +21,7 @@ from discussions import services
 from discussions import urls as discussion_urls
 from discussions.models import Comment, HelpfulMark, Notification, NotificationPreference, Question
 from reading.models import Meeting, Membership
+from tests.discussions.helpers import logged_in
 from tests.factories import make_group, make_text, make_user
 
 HTMX = {"HX-Request": "true"}
@@ -30,50 +30,6 @@ SECRET_HTML = f"<p>{SECRET}</p>"
 
 
 # Fixtures and helpers -------------------------------------------------------------
-
-
-@pytest.fixture
-def passage(essay):
-    return essay.passages.get(position=1)
-
-
-@pytest.fixture
-def other_member(group):
-    user = make_user("other")
-    Membership.objects.create(group=group, user=user, role=Membership.Role.MEMBER)
-    return user
-
-
-@pytest.fixture
-def elsewhere_group(essay, outsider):
-    """A group on the same text that `outsider` facilitates: a facilitator elsewhere."""
-    return make_group(essay, facilitator=outsider, name="Other circle")
-
-
-@pytest.fixture
-def member_client(member):
-    return logged_in(member)
-
-
-@pytest.fixture
-def facilitator_client(facilitator):
-    return logged_in(facilitator)
-
-
-@pytest.fixture
-def other_client(other_member):
-    return logged_in(other_member)
-
-
-@pytest.fixture
-def outsider_client(outsider):
-    return logged_in(outsider)
-
-
-def logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def url(name: str, group=None, **kwargs) -> str:
@@ -285,14 +241,12 @@ def test_question_own_due_date_wins_over_the_meeting(facilitator, group):
     assert question.due == due
 
 
-def test_question_create_offers_no_meeting_of_another_group(
-    facilitator_client, group, elsewhere_group
-):
+def test_question_create_offers_no_meeting_of_another_group(facilitator_client, group, other_group):
     own = Meeting.objects.create(
         group=group, starts_at=soon(days=3), first_position=1, last_position=1
     )
     foreign = Meeting.objects.create(
-        group=elsewhere_group, starts_at=soon(days=4), first_position=1, last_position=1
+        group=other_group, starts_at=soon(days=4), first_position=1, last_position=1
     )
 
     html = html_of(facilitator_client, url("question_create", group))
@@ -301,11 +255,9 @@ def test_question_create_offers_no_meeting_of_another_group(
     assert f'<option value="{foreign.pk}">' not in html
 
 
-def test_question_create_refuses_a_meeting_of_another_group(
-    facilitator_client, group, elsewhere_group
-):
+def test_question_create_refuses_a_meeting_of_another_group(facilitator_client, group, other_group):
     foreign = Meeting.objects.create(
-        group=elsewhere_group, starts_at=soon(days=4), first_position=1, last_position=1
+        group=other_group, starts_at=soon(days=4), first_position=1, last_position=1
     )
 
     response = facilitator_client.post(
@@ -1479,7 +1431,7 @@ def test_access_table_covers_every_question_url():
 
 
 @pytest.fixture
-def access_world(facilitator, member, other_member, group, elsewhere_group):
+def access_world(facilitator, member, other_member, group, other_group):
     question = make_question(group, facilitator, "Original.")
     make_question(group, facilitator, "Neighbour.")
     theirs = answer(other_member, question, "Their answer.")
@@ -1558,18 +1510,18 @@ def test_question_urls_for_anonymous_visitors(client, group, access_world, name,
 
 
 def test_question_of_another_group_is_not_found_through_ones_own_group(
-    outsider_client, facilitator, member, group, elsewhere_group
+    outsider_client, facilitator, member, group, other_group
 ):
     question = make_question(group, facilitator, "Private.")
 
     for name in ("question_detail", "question_edit", "question_delete"):
-        path = url(name, elsewhere_group, question_pk=question.pk)
+        path = url(name, other_group, question_pk=question.pk)
         assert outsider_client.get(path).status_code == 404
     mine = answer(member, question)
     posts = {
-        url("question_close", elsewhere_group, question_pk=question.pk): {"on": "1"},
-        url("answer_save", elsewhere_group, question_pk=question.pk): {"body": "Mine."},
-        url("answer_highlight", elsewhere_group, comment_pk=mine.pk): {"on": "1"},
+        url("question_close", other_group, question_pk=question.pk): {"on": "1"},
+        url("answer_save", other_group, question_pk=question.pk): {"body": "Mine."},
+        url("answer_highlight", other_group, comment_pk=mine.pk): {"on": "1"},
     }
     for path, data in posts.items():
         assert outsider_client.post(path, data).status_code == 404
