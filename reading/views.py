@@ -51,7 +51,8 @@ def text_detail(request: HtmxHttpRequest, text_slug: str):
     text = get_object_or_404(Text, slug=text_slug)
     passages = list(text.passages.with_read_state(request.user).order_by("position"))
     progress = selectors.text_progress(user=request.user, text=text)
-    membership = selected_group(request, text)
+    choices = group_choices(request, text)
+    membership = selected_group(request, text, choices)
     if membership is not None:
         new_counts = new_comment_counts(
             user=request.user, group_id=membership.group_id, text_id=text.pk
@@ -65,7 +66,7 @@ def text_detail(request: HtmxHttpRequest, text_slug: str):
             "text": text,
             "passages": passages,
             "membership": membership,
-            "group_choices": group_choices(request, text),
+            "group_choices": choices,
             "progress": progress,
             "first_unread": selectors.first_unread_passage(user=request.user, text=text),
             "groups": selectors.groups_for_user(user=request.user, text=text),
@@ -86,42 +87,40 @@ def slug_or_none(value: str | None) -> str | None:
     return None
 
 
-def selected_group(request, text: Text) -> Membership | None:
+def group_choices(request, text: Text) -> list[Membership]:
+    """The reader's memberships in groups reading this text: shared groups, then the notebook."""
+    if not request.user.is_authenticated:
+        return []
+    return list(
+        Membership.objects.filter(user=request.user, group__text=text)
+        .select_related("group", "user")
+        .order_by("group__notebook_owner", "group__name")
+    )
+
+
+def selected_group(request, text: Text, choices: list[Membership]) -> Membership | None:
     """The membership whose group's content this reader sees beside the text.
 
     Chosen by ?group=<slug>, remembered per text in the session; a reader who
-    belongs to no group sees their private notebook.
+    belongs to no group sees their private notebook. `choices` is group_choices().
     """
     if not request.user.is_authenticated:
         return None
-    memberships = Membership.objects.select_related("group").filter(
-        user=request.user, group__text=text
-    )
     session_key = f"group-for-text-{text.pk}"
     wanted = slug_or_none(request.GET.get("group")) or request.session.get(session_key)
-    membership = None
-    if wanted:
-        membership = memberships.filter(group__slug=wanted).first()
+    membership = next((m for m in choices if m.group.slug == wanted), None) if wanted else None
     if membership is None:
-        membership = (
-            memberships.filter(group__notebook_owner__isnull=True).order_by("joined_at").first()
-        )
+        shared = [m for m in choices if not m.group.is_notebook]
+        membership = min(shared, key=lambda m: (m.joined_at, m.pk), default=None)
     if membership is None:
         notebook = services.notebook_for(reader=request.user, text=text)
-        membership = memberships.get(group=notebook)
+        membership = Membership.objects.select_related("group", "user").get(
+            group=notebook, user=request.user
+        )
+        choices.append(membership)
     if request.session.get(session_key) != membership.group.slug:
         request.session[session_key] = membership.group.slug
     return membership
-
-
-def group_choices(request, text: Text):
-    if not request.user.is_authenticated:
-        return []
-    return (
-        Membership.objects.filter(user=request.user, group__text=text)
-        .select_related("group")
-        .order_by("group__notebook_owner", "group__name")
-    )
 
 
 @require_GET
@@ -136,7 +135,8 @@ def render_passage_page(request, passage: Passage, *, membership=None, discussio
     neighbours = {
         p.position: p for p in text.passages.filter(position__in=[position - 1, position + 1])
     }
-    membership = membership or selected_group(request, text)
+    choices = group_choices(request, text)
+    membership = membership or selected_group(request, text, choices)
     context = {
         "text": text,
         "passage": passage,
@@ -147,7 +147,7 @@ def render_passage_page(request, passage: Passage, *, membership=None, discussio
         "next_meeting": (
             membership.group.meetings.upcoming(timezone.now()).first() if membership else None
         ),
-        "group_choices": group_choices(request, text),
+        "group_choices": choices,
     }
     context.update(_progress_context(request, passage))
     if membership is not None:
