@@ -1,4 +1,4 @@
-"""Demo discussion and questions for the demo group (see reading.demo). Idempotent."""
+"""Demo discussion and questions for the demo group (see groups.demo). Idempotent."""
 
 from datetime import timedelta
 

@@ -8,8 +8,8 @@ from discussions.models import (
     Comment,
     Question,
 )
+from groups.models import Meeting
 from reading.forms import PassageRangeFormMixin
-from reading.models import Meeting
 
 
 def _body_field(label="Your comment"):
@@ -107,7 +107,8 @@ class QuestionForm(PassageRangeFormMixin, forms.ModelForm):
 
     def __init__(self, *args, group, **kwargs):
         super().__init__(*args, **kwargs)
-        self.setup_passage_range(group)
+        self.instance.group = group
+        self.setup_passage_range(group.text)
         self.fields["meeting"].queryset = Meeting.objects.filter(
             group=group, cancelled_at__isnull=True
         ).order_by("starts_at")

@@ -4,7 +4,8 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 
-from reading.models import Meeting, Passage, StudyGroup
+from groups.models import Meeting, StudyGroup
+from reading.models import Passage, PassageRange
 
 COMMENT_MAX_LENGTH = 10_000
 QUESTION_MAX_LENGTH = 5_000
@@ -22,7 +23,7 @@ class QuestionQuerySet(models.QuerySet):
         return self.filter(closed_at__isnull=True)
 
 
-class Question(models.Model):
+class Question(PassageRange):
     """A reading question a facilitator assigns to a passage or a range of passages.
 
     Members answer it once each; an answer is a Comment with `question` set, so
@@ -31,8 +32,6 @@ class Question(models.Model):
     """
 
     group = models.ForeignKey(StudyGroup, on_delete=models.CASCADE, related_name="questions")
-    first_position = models.PositiveIntegerField()
-    last_position = models.PositiveIntegerField()
     body = models.TextField(max_length=QUESTION_MAX_LENGTH)
     body_html = models.TextField()
     due_at = models.DateTimeField(null=True, blank=True)
@@ -53,15 +52,8 @@ class Question(models.Model):
 
     objects = QuestionQuerySet.as_manager()
 
-    class Meta:
+    class Meta(PassageRange.Meta):
         ordering = ["first_position", "order", "pk"]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(first_position__gte=1)
-                & Q(last_position__gte=models.F("first_position")),
-                name="question_passage_range_valid",
-            ),
-        ]
 
     def __str__(self):
         return self.body[:60]
@@ -88,12 +80,6 @@ class Question(models.Model):
     @property
     def is_closed(self) -> bool:
         return self.closed_at is not None
-
-    @property
-    def passage_range_label(self) -> str:
-        if self.first_position == self.last_position:
-            return f"passage {self.first_position}"
-        return f"passages {self.first_position} to {self.last_position}"
 
 
 class Comment(models.Model):

@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from discussions.anchoring import highlight, locate
 from discussions.models import Comment, HelpfulMark, Notification, PassageVisit, Question
-from reading.models import Membership, Passage
+from groups.models import Membership
+from reading.models import Passage
 
 THREADS_PER_PAGE = 20
 REPLIES_SHOWN = 5

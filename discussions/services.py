@@ -26,7 +26,8 @@ from discussions.models import (
     PassageVisit,
     Question,
 )
-from reading.models import Membership, Passage, StudyGroup
+from groups.models import Membership, StudyGroup
+from reading.models import Passage
 
 MENTION = re.compile(r"(?<![\w@])@([\w.@+-]+)")
 

@@ -22,9 +22,10 @@ from discussions.forms import (
     ToggleForm,
 )
 from discussions.models import Comment, Notification, NotificationPreference, Question
-from reading.access import membership_or_404
+from groups.access import membership_or_404
 from reading.models import Passage
-from reading.views import HtmxHttpRequest, render_passage_page
+from pages.views import render_passage_page
+from sectstudy.http import HtmxHttpRequest
 
 
 def _group_passage_or_404(membership, position: int) -> Passage:

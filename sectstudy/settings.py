@@ -46,7 +46,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "reading",
+    "groups",
     "discussions",
+    "pages",
 ]
 
 MIDDLEWARE = [

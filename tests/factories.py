@@ -4,8 +4,10 @@ import itertools
 
 from django.contrib.auth import get_user_model
 
+from groups import services as group_services
+from groups.models import Membership, StudyGroup
 from reading import services
-from reading.models import Membership, StudyGroup, Text
+from reading.models import Text
 
 PASSWORD = "correct-horse-battery"
 _counter = itertools.count(1)
@@ -27,7 +29,7 @@ def make_text(passages: int = 3, title: str | None = None) -> Text:
 
 def make_group(text: Text, facilitator=None, name: str | None = None, members=()) -> StudyGroup:
     facilitator = facilitator or make_user()
-    group = services.group_create(
+    group = group_services.group_create(
         creator=facilitator, text=text, name=name or f"Group {next(_counter)}"
     )
     for member in members:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from reading.models import Membership
+from groups.models import Membership
 from tests.discussions.helpers import logged_in
 from tests.factories import make_group, make_user
 

@@ -9,7 +9,7 @@ from django.tasks import Task, TaskResultStatus
 from discussions import services
 from discussions.models import Notification, NotificationPreference
 from discussions.tasks import send_reply_email
-from reading.models import Membership
+from groups.models import Membership
 from tests.discussions.helpers import ESSAY_URL, create_url, post_comment
 
 SITE_URL = "https://sectstudy.example"

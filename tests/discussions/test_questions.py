@@ -20,7 +20,7 @@ from django.utils import dateformat, timezone
 from discussions import services
 from discussions import urls as discussion_urls
 from discussions.models import Comment, HelpfulMark, Notification, NotificationPreference, Question
-from reading.models import Meeting, Membership
+from groups.models import Meeting, Membership
 from tests.discussions.helpers import logged_in
 from tests.factories import make_group, make_text, make_user
 

@@ -13,7 +13,7 @@ from discussions import services
 from discussions.anchoring import quote_in_passage
 from discussions.markdown import render_markdown
 from discussions.models import Comment, HelpfulMark, Notification
-from reading.models import Membership
+from groups.models import Membership
 from tests.discussions.helpers import (
     ESSAY_URL,
     HTMX,

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from discussions import services
 from discussions.models import Comment, PassageVisit
-from reading.models import Membership
+from groups.models import Membership
 from tests.discussions.helpers import ESSAY_URL, passage_url, post_comment, updates_url
 
 

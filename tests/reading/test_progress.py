@@ -8,8 +8,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from pytest_django.asserts import assertContains, assertNotContains
 
+from groups.models import Meeting
 from reading import services
-from reading.models import Meeting, ReadingProgress
+from reading.models import ReadingProgress
 from tests.factories import make_group, make_text, make_user
 
 ESSAY_URL = "/texts/anatomy-of-the-sect/"

@@ -8,7 +8,8 @@ from django.core import mail
 from django.utils.html import escape
 from pytest_django.asserts import assertContains, assertNotContains
 
-from reading.models import ReadingProgress, StudyGroup, Text
+from groups.models import StudyGroup
+from reading.models import ReadingProgress, Text
 from reading.services import SHIPPED_ESSAY
 from tests.factories import PASSWORD, make_user
 

@@ -17,8 +17,9 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from discussions.services import comment_create, question_create
+from groups.models import Meeting, Membership
 from reading.importing import parse_text
-from reading.models import Meeting, Membership, Passage, Text
+from reading.models import Passage, Text
 from reading.services import SHIPPED_ESSAY, SHIPPED_ESSAY_AUTHOR, shipped_essay_import
 from tests.factories import make_group, make_user
 

@@ -12,8 +12,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from groups import services as group_services
+from groups.models import Meeting, Membership, StudyGroup
 from reading import services
-from reading.models import Meeting, Membership, ReadingProgress, StudyGroup
+from reading.models import ReadingProgress
 from tests.factories import PASSWORD, make_group, make_text, make_user
 
 LAST_FACILITATOR = "A group needs at least one facilitator: appoint another facilitator first."
@@ -246,7 +248,7 @@ def test_invitation_old_token_after_regenerate_no_longer_works(
         response = method(old_url)
         assert response.status_code == 404
         assert NO_LONGER_WORKS in response.content.decode()
-        assert response.templates[0].name == "reading/invitation_invalid.html"
+        assert response.templates[0].name == "groups/invitation_invalid.html"
     assert role_of(group, outsider) is None
 
     response = client.post(join_url(group))
@@ -401,8 +403,10 @@ def test_invitation_joining_twice_makes_one_membership(client, group, outsider):
 
 
 def test_group_join_service_twice_returns_existing_membership(group, outsider):
-    first, created_first = services.group_join(user=outsider, invite_token=group.invite_token)
-    second, created_second = services.group_join(user=outsider, invite_token=group.invite_token)
+    first, created_first = group_services.group_join(user=outsider, invite_token=group.invite_token)
+    second, created_second = group_services.group_join(
+        user=outsider, invite_token=group.invite_token
+    )
     assert (created_first, created_second) == (True, False)
     assert first.pk == second.pk
 
@@ -434,7 +438,7 @@ def test_invitation_concurrent_joins_by_different_users_each_join_once(group):
 
 def demotion(*, acting_user, membership):
     def demote():
-        return services.membership_set_role(
+        return group_services.membership_set_role(
             acting_user=acting_user, membership=membership, role="member"
         ).role
 
@@ -924,10 +928,10 @@ def test_notebook_redirects_to_first_unread_passage(client, essay, reader):
 
 
 def test_notebook_is_separate_for_each_reader(client, essay, reader, outsider):
-    mine = services.notebook_for(reader=reader, text=essay)
-    theirs = services.notebook_for(reader=outsider, text=essay)
+    mine = group_services.notebook_for(reader=reader, text=essay)
+    theirs = group_services.notebook_for(reader=outsider, text=essay)
     assert mine.pk != theirs.pk
-    assert services.notebook_for(reader=reader, text=essay).pk == mine.pk
+    assert group_services.notebook_for(reader=reader, text=essay).pk == mine.pk
 
 
 def test_notebook_shows_on_passage_page_for_reader_without_group(client, essay, reader):
@@ -940,7 +944,7 @@ def test_notebook_shows_on_passage_page_for_reader_without_group(client, essay, 
 
 
 def test_notebook_group_page_is_404_for_others(client, essay, reader, outsider, facilitator):
-    notebook = services.notebook_for(reader=reader, text=essay)
+    notebook = group_services.notebook_for(reader=reader, text=essay)
     client.force_login(reader)
     assert client.get(notebook.get_absolute_url()).status_code == 200
     for other in (outsider, facilitator):
@@ -953,7 +957,7 @@ def test_notebook_group_page_is_404_for_others(client, essay, reader, outsider, 
 
 
 def test_notebook_not_listed_among_groups_on_home_page(client, essay, reader):
-    services.notebook_for(reader=reader, text=essay)
+    group_services.notebook_for(reader=reader, text=essay)
     client.force_login(reader)
     response = client.get(reverse("home"))
     assert response.context["groups"] == []
@@ -961,7 +965,7 @@ def test_notebook_not_listed_among_groups_on_home_page(client, essay, reader):
 
 
 def test_notebook_has_no_invitation_link(client, essay, reader, outsider):
-    notebook = services.notebook_for(reader=reader, text=essay)
+    notebook = group_services.notebook_for(reader=reader, text=essay)
     token = notebook.invite_token
     client.force_login(reader)
     content = client.get(notebook.get_absolute_url()).content.decode()
@@ -984,7 +988,7 @@ def test_notebook_has_no_invitation_link(client, essay, reader, outsider):
 
 
 def test_notebook_cannot_be_left(client, essay, reader):
-    notebook = services.notebook_for(reader=reader, text=essay)
+    notebook = group_services.notebook_for(reader=reader, text=essay)
     client.force_login(reader)
     response = client.post(reverse("group_leave", args=[notebook.slug]))
     assert response.status_code == 302
@@ -1006,7 +1010,7 @@ def test_passage_page_shows_the_groups_next_meeting_and_whether_this_passage_is_
 
     from django.utils import timezone
 
-    from reading.models import Meeting
+    from groups.models import Meeting
 
     Meeting.objects.create(
         group=group,
@@ -1072,7 +1076,7 @@ def test_group_edit_with_an_empty_name_rerenders_with_the_error(client, facilita
 
 
 def test_notebook_has_no_group_settings(client, reader_client, reader, essay):
-    from reading.services import notebook_for
+    from groups.services import notebook_for
 
     notebook = notebook_for(reader=reader, text=essay)
 

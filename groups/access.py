@@ -7,7 +7,7 @@ facilitator-only action get 403.
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 
-from reading.models import Membership
+from groups.models import Membership
 
 
 def membership_or_404(request, group_slug: str) -> Membership:

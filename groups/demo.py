@@ -9,7 +9,8 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from reading.models import Meeting, Membership, ReadingProgress, StudyGroup
+from groups.models import Meeting, Membership, StudyGroup
+from reading.models import ReadingProgress
 from reading.services import shipped_essay_import
 
 DEMO_PASSWORD = "read-together"

@@ -7,13 +7,13 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("auth", "0012_alter_user_first_name_max_length"),
-        ("reading", "0001_initial"),
+        ("groups", "0001_initial"),
     ]
 
     operations = [
         migrations.RunSQL(
-            sql="CREATE UNIQUE INDEX reading_one_account_per_email "
+            sql="CREATE UNIQUE INDEX one_account_per_email "
             "ON auth_user (lower(email)) WHERE email <> ''",
-            reverse_sql="DROP INDEX IF EXISTS reading_one_account_per_email",
+            reverse_sql="DROP INDEX IF EXISTS one_account_per_email",
         ),
     ]

@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand
 
 from discussions.demo import load_discussion_demo
-from reading.demo import DEMO_GROUP_SLUG, DEMO_PASSWORD, load_demo
-from reading.models import StudyGroup
+from groups.demo import DEMO_GROUP_SLUG, DEMO_PASSWORD, load_demo
+from groups.models import StudyGroup
 
 
 class Command(BaseCommand):

@@ -1,0 +1,94 @@
+from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import UserCreationForm
+from django.utils import timezone
+
+from groups.models import Meeting, Membership, StudyGroup
+from reading.forms import PassageRangeFormMixin
+
+
+class SignupForm(UserCreationForm):
+    email = forms.EmailField(
+        required=True,
+        help_text="Used only to reset your password and, if you wish, for notifications.",
+    )
+
+    class Meta(UserCreationForm.Meta):
+        model = get_user_model()
+        fields = ("username", "email")
+
+    def clean_email(self):
+        email = self.cleaned_data["email"].strip()
+        if get_user_model().objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError("An account with this email address already exists.")
+        return email
+
+
+class StudyGroupForm(forms.ModelForm):
+    class Meta:
+        model = StudyGroup
+        fields = ("text", "name", "description")
+        widgets = {"description": forms.Textarea(attrs={"rows": 4, "maxlength": 1000})}
+        error_messages = {"name": {"required": "Give the group a name."}}
+
+        help_texts = {
+            "name": "Up to 80 characters.",
+            "description": "Optional. What the group is reading for, when it meets. Up to 1,000 characters.",
+        }
+
+    def clean_name(self):
+        # A line break in a name would also break the subject line of the group's emails.
+        name = self.cleaned_data["name"]
+        if any(char in name for char in "\r\n\t"):
+            raise forms.ValidationError("Write the name on one line.")
+        return name
+
+
+class StudyGroupEditForm(StudyGroupForm):
+    """Name and description; a group's text is fixed once people discuss it."""
+
+    class Meta(StudyGroupForm.Meta):
+        fields = ("name", "description")
+
+
+class InvitationForm(forms.Form):
+    expires_at = forms.DateTimeField(
+        required=False,
+        label="Link expires",
+        help_text="Optional. Leave empty for a link that works until you regenerate it.",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+
+    def clean_expires_at(self):
+        expires_at = self.cleaned_data["expires_at"]
+        if expires_at is not None and expires_at <= timezone.now():
+            raise forms.ValidationError("Choose a time in the future.")
+        return expires_at
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Membership.Role.choices)
+
+
+class MeetingForm(PassageRangeFormMixin, forms.ModelForm):
+    class Meta:
+        model = Meeting
+        fields = ("starts_at", "first_position", "last_position", "agenda")
+        labels = {
+            "starts_at": "Date and time",
+            "first_position": "Read from passage",
+            "last_position": "to passage",
+            "agenda": "Agenda",
+        }
+        help_texts = {"agenda": "Optional. Up to 2,000 characters."}
+        widgets = {
+            "starts_at": forms.DateTimeInput(
+                attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"
+            ),
+            "agenda": forms.Textarea(attrs={"rows": 4, "maxlength": 2000}),
+        }
+
+    def __init__(self, *args, group: StudyGroup, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instance.group = group
+        self.setup_passage_range(group.text)

@@ -1,0 +1,117 @@
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+from reading.models import PassageRange, Text
+
+
+def new_invite_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class StudyGroupQuerySet(models.QuerySet):
+    def for_member(self, user):
+        """Groups the user belongs to; the only way group content is looked up."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(memberships__user=user)
+
+    def shared(self):
+        return self.filter(notebook_owner__isnull=True)
+
+
+class StudyGroup(models.Model):
+    text = models.ForeignKey(Text, on_delete=models.PROTECT, related_name="groups")
+    name = models.CharField(max_length=80)
+    slug = models.SlugField(max_length=100, unique=True)
+    description = models.TextField(max_length=1000, blank=True)
+    # A private notebook is a one-member group owned by its reader, so that every
+    # discussion feature works there too.
+    notebook_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notebooks",
+    )
+    invite_token = models.CharField(max_length=64, unique=True, default=new_invite_token)
+    invite_expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = StudyGroupQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["notebook_owner", "text"],
+                condition=Q(notebook_owner__isnull=False),
+                name="one_notebook_per_reader_text",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("group_detail", kwargs={"group_slug": self.slug})
+
+    @property
+    def is_notebook(self) -> bool:
+        return self.notebook_owner_id is not None
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        FACILITATOR = "facilitator", "Facilitator"
+        MEMBER = "member", "Member"
+
+    group = models.ForeignKey(StudyGroup, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.MEMBER)
+    joined_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["joined_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["group", "user"], name="one_membership_per_group_user"),
+            models.CheckConstraint(
+                condition=Q(role__in=["facilitator", "member"]), name="membership_role_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user} in {self.group} ({self.role})"
+
+    @property
+    def is_facilitator(self) -> bool:
+        return self.role == self.Role.FACILITATOR
+
+
+class MeetingQuerySet(models.QuerySet):
+    def scheduled(self):
+        return self.filter(cancelled_at__isnull=True)
+
+    def upcoming(self, now):
+        return self.scheduled().filter(starts_at__gte=now).order_by("starts_at")
+
+
+class Meeting(PassageRange):
+    group = models.ForeignKey(StudyGroup, on_delete=models.CASCADE, related_name="meetings")
+    starts_at = models.DateTimeField()
+    agenda = models.TextField(max_length=2000, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = MeetingQuerySet.as_manager()
+
+    class Meta(PassageRange.Meta):
+        ordering = ["starts_at"]
+
+    def __str__(self):
+        return f"{self.group} meeting at {self.starts_at:%Y-%m-%d %H:%M}"

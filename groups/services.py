@@ -1,0 +1,150 @@
+"""Writes for study groups: groups, notebooks, invitations, memberships, meetings.
+
+Each service is a plain function with keyword-only arguments and runs in one
+transaction. Races are settled by database constraints and row locks, not by
+checking first.
+"""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from groups.models import Meeting, Membership, StudyGroup, new_invite_token
+from reading.models import Text
+
+
+def _unique_group_slug(name: str) -> str:
+    base = slugify(name)[:60] or "group"
+    return f"{base}-{new_invite_token()[:6].lower().replace('_', 'x').replace('-', 'x')}"
+
+
+@transaction.atomic
+def group_create(*, creator, text: Text, name: str, description: str = "") -> StudyGroup:
+    group = StudyGroup.objects.create(
+        text=text, name=name, description=description, slug=_unique_group_slug(name)
+    )
+    Membership.objects.create(group=group, user=creator, role=Membership.Role.FACILITATOR)
+    return group
+
+
+def notebook_for(*, reader, text: Text) -> StudyGroup:
+    """The reader's private notebook for a text, made on first use."""
+    try:
+        return StudyGroup.objects.get(notebook_owner=reader, text=text)
+    except StudyGroup.DoesNotExist:
+        pass
+    try:
+        with transaction.atomic():
+            group = StudyGroup.objects.create(
+                text=text,
+                notebook_owner=reader,
+                name="My notebook",
+                description="Your private notes on this text. Only you can see them.",
+                slug=_unique_group_slug(f"notebook {reader.username}"),
+            )
+            Membership.objects.create(group=group, user=reader, role=Membership.Role.FACILITATOR)
+            return group
+    except IntegrityError:
+        return StudyGroup.objects.get(notebook_owner=reader, text=text)
+
+
+class InvitationInvalid(Exception):
+    pass
+
+
+def invitation_is_valid(group: StudyGroup, now=None) -> bool:
+    now = now or timezone.now()
+    return not group.is_notebook and (
+        group.invite_expires_at is None or group.invite_expires_at > now
+    )
+
+
+def group_join(*, user, invite_token: str) -> tuple[Membership, bool]:
+    """Join the group the token invites to; joining twice is harmless."""
+    group = StudyGroup.objects.filter(invite_token=invite_token).first()
+    if group is None or not invitation_is_valid(group):
+        raise InvitationInvalid
+    membership, created = Membership.objects.get_or_create(
+        group=group, user=user, defaults={"role": Membership.Role.MEMBER}
+    )
+    return membership, created
+
+
+def invitation_regenerate(*, group: StudyGroup, expires_at=None) -> StudyGroup:
+    group.invite_token = new_invite_token()
+    group.invite_expires_at = expires_at
+    group.save(update_fields=["invite_token", "invite_expires_at"])
+    return group
+
+
+class LastFacilitatorError(ValidationError):
+    def __init__(self):
+        super().__init__(
+            "A group needs at least one facilitator: appoint another facilitator first."
+        )
+
+
+def _lock_memberships(group: StudyGroup) -> list[Membership]:
+    # Lock every membership row of the group so that two facilitators acting at
+    # the same moment are serialized and the at-least-one-facilitator rule holds.
+    return list(Membership.objects.select_for_update().filter(group=group).order_by("pk"))
+
+
+def _require_another_facilitator(memberships: list[Membership], leaving: Membership) -> None:
+    others = [
+        m for m in memberships if m.pk != leaving.pk and m.role == Membership.Role.FACILITATOR
+    ]
+    if not others:
+        raise LastFacilitatorError
+
+
+def _locked(memberships: list[Membership], pk: int) -> Membership:
+    for membership in memberships:
+        if membership.pk == pk:
+            return membership
+    raise Membership.DoesNotExist
+
+
+@transaction.atomic
+def membership_set_role(*, acting_user, membership: Membership, role: str) -> Membership:
+    memberships = _lock_memberships(membership.group)
+    actor = next((m for m in memberships if m.user_id == acting_user.pk), None)
+    if actor is None or actor.role != Membership.Role.FACILITATOR:
+        raise PermissionDenied
+    target = _locked(memberships, membership.pk)
+    if role == target.role:
+        return target
+    if role == Membership.Role.MEMBER:
+        _require_another_facilitator(memberships, target)
+    target.role = role
+    target.save(update_fields=["role"])
+    return target
+
+
+@transaction.atomic
+def membership_remove(*, acting_user, membership: Membership) -> None:
+    """A facilitator removes a member, or a member leaves (acting_user is the member)."""
+    memberships = _lock_memberships(membership.group)
+    actor = next((m for m in memberships if m.user_id == acting_user.pk), None)
+    target = _locked(memberships, membership.pk)
+    if actor is None:
+        raise PermissionDenied
+    if actor.pk != target.pk and actor.role != Membership.Role.FACILITATOR:
+        raise PermissionDenied
+    if target.role == Membership.Role.FACILITATOR:
+        _require_another_facilitator(memberships, target)
+    target.delete()
+
+
+def meeting_save(*, meeting: Meeting) -> Meeting:
+    meeting.full_clean()
+    meeting.save()
+    return meeting
+
+
+def meeting_cancel(*, meeting: Meeting) -> Meeting:
+    if meeting.cancelled_at is None:
+        meeting.cancelled_at = timezone.now()
+        meeting.save(update_fields=["cancelled_at"])
+    return meeting

@@ -1,0 +1,274 @@
+from datetime import timedelta
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from groups import selectors, services
+from groups.access import facilitator_membership_or_403, membership_or_404
+from groups.forms import (
+    InvitationForm,
+    MeetingForm,
+    RoleForm,
+    SignupForm,
+    StudyGroupEditForm,
+    StudyGroupForm,
+)
+from groups.models import Meeting, Membership, StudyGroup
+from reading import selectors as reading_selectors
+from reading.models import Text
+from sectstudy.http import HtmxHttpRequest, safe_next, slug_or_none
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request: HtmxHttpRequest):
+    if request.user.is_authenticated:
+        return redirect("home")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            with transaction.atomic():
+                user = form.save()
+        except IntegrityError:
+            # Someone signed up with the same name or email a moment ago.
+            form.add_error(None, "That username or email address was just taken. Try another.")
+            return render(
+                request, "registration/signup.html", {"form": form, "next": _next_value(request)}
+            )
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, f"Welcome to sectstudy, {user.username}.")
+        return redirect(safe_next(request, reverse("home")))
+    return render(request, "registration/signup.html", {"form": form, "next": _next_value(request)})
+
+
+def _next_value(request) -> str:
+    # A failed POST keeps `next`, so a typo does not lose the way back (e.g. to an invitation).
+    return request.POST.get("next") or request.GET.get("next", "")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def group_create(request: HtmxHttpRequest):
+    initial = {}
+    if text_slug := slug_or_none(request.GET.get("text")):
+        initial["text"] = Text.objects.filter(slug=text_slug).first()
+    elif Text.objects.count() == 1:
+        initial["text"] = Text.objects.first()
+    form = StudyGroupForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        group = services.group_create(
+            creator=request.user,
+            text=form.cleaned_data["text"],
+            name=form.cleaned_data["name"],
+            description=form.cleaned_data["description"],
+        )
+        messages.success(request, f"“{group.name}” is ready. Invite people with the link below.")
+        return redirect(group)
+    return render(request, "groups/group_form.html", {"form": form})
+
+
+@login_required
+@require_GET
+def group_detail(request: HtmxHttpRequest, group_slug: str):
+    membership = membership_or_404(request, group_slug)
+    group = membership.group
+    now = timezone.now()
+    meetings = list(
+        group.meetings.filter(starts_at__gte=now - timedelta(hours=12)).order_by("starts_at")
+    )
+    next_meeting = next(
+        (m for m in meetings if m.cancelled_at is None and m.starts_at >= now), None
+    )
+    members = list(selectors.group_members_with_progress(group=group, meeting=next_meeting))
+    passage_count = group.text.passages.count()
+    for member in members:
+        member.progress = reading_selectors.Progress(read=member.read_count, total=passage_count)
+        if next_meeting:
+            needed = next_meeting.last_position - next_meeting.first_position + 1
+            member.ready = member.meeting_read_count >= needed
+    context = {
+        "membership": membership,
+        "group": group,
+        "members": members,
+        "meetings": meetings,
+        "next_meeting": next_meeting,
+        "invite_url": request.build_absolute_uri(
+            reverse("group_join", kwargs={"invite_token": group.invite_token})
+        ),
+        "invitation_valid": services.invitation_is_valid(group, now),
+        "invitation_form": InvitationForm(),
+        "facilitator_count": sum(1 for m in members if m.is_facilitator),
+    }
+    return render(request, "groups/group_detail.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def group_edit(request: HtmxHttpRequest, group_slug: str):
+    membership = facilitator_membership_or_403(request, group_slug)
+    group = membership.group
+    if group.is_notebook:
+        raise Http404("A private notebook has no settings.")
+    form = StudyGroupEditForm(request.POST or None, instance=group)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "The group's details are saved.")
+        return redirect(group)
+    return render(request, "groups/group_edit.html", {"form": form, "group": group})
+
+
+@login_required
+@require_POST
+def invitation_regenerate(request: HtmxHttpRequest, group_slug: str):
+    membership = facilitator_membership_or_403(request, group_slug)
+    if membership.group.is_notebook:
+        messages.error(request, "A private notebook has no invitation link.")
+        return redirect(membership.group)
+    form = InvitationForm(request.POST)
+    if form.is_valid():
+        services.invitation_regenerate(
+            group=membership.group, expires_at=form.cleaned_data["expires_at"]
+        )
+        messages.success(request, "A new invitation link is ready; the old one no longer works.")
+    else:
+        messages.error(request, " ".join(form.errors.get("expires_at", ["Invalid expiry."])))
+    return redirect(membership.group)
+
+
+@require_http_methods(["GET", "POST"])
+def group_join(request: HtmxHttpRequest, invite_token: str):
+    group = StudyGroup.objects.select_related("text").filter(invite_token=invite_token).first()
+    if group is None or not services.invitation_is_valid(group):
+        return render(
+            request,
+            "groups/invitation_invalid.html",
+            {"group": group},
+            status=410 if group else 404,
+        )
+    if not request.user.is_authenticated:
+        return render(
+            request,
+            "groups/invitation_confirm.html",
+            {"group": group, "invite_token": invite_token},
+        )
+    if group.memberships.filter(user=request.user).exists():
+        messages.info(request, f"You are already a member of “{group.name}”.")
+        return redirect(group)
+    if request.method == "POST":
+        try:
+            services.group_join(user=request.user, invite_token=invite_token)
+        except services.InvitationInvalid:
+            return render(request, "groups/invitation_invalid.html", {"group": group}, status=410)
+        messages.success(request, f"You joined “{group.name}”.")
+        return redirect(group)
+    return render(
+        request, "groups/invitation_confirm.html", {"group": group, "invite_token": invite_token}
+    )
+
+
+def _target_membership(group, membership_pk):
+    return get_object_or_404(
+        Membership.objects.select_related("user", "group"), pk=membership_pk, group=group
+    )
+
+
+@login_required
+@require_POST
+def member_role(request: HtmxHttpRequest, group_slug: str, membership_pk: int):
+    membership = facilitator_membership_or_403(request, group_slug)
+    target = _target_membership(membership.group, membership_pk)
+    form = RoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a role: facilitator or member.")
+        return redirect(membership.group)
+    try:
+        services.membership_set_role(
+            acting_user=request.user, membership=target, role=form.cleaned_data["role"]
+        )
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+    else:
+        messages.success(request, f"{target.user.username} is now a {form.cleaned_data['role']}.")
+    return redirect(membership.group)
+
+
+@login_required
+@require_POST
+def member_remove(request: HtmxHttpRequest, group_slug: str, membership_pk: int):
+    membership = facilitator_membership_or_403(request, group_slug)
+    target = _target_membership(membership.group, membership_pk)
+    try:
+        services.membership_remove(acting_user=request.user, membership=target)
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+        return redirect(membership.group)
+    if target.user_id == request.user.pk:
+        messages.success(request, f"You left “{membership.group.name}”.")
+        return redirect("home")
+    messages.success(request, f"{target.user.username} was removed from the group.")
+    return redirect(membership.group)
+
+
+@login_required
+@require_POST
+def group_leave(request: HtmxHttpRequest, group_slug: str):
+    membership = membership_or_404(request, group_slug)
+    if membership.group.is_notebook:
+        messages.error(request, "You cannot leave your own notebook.")
+        return redirect(membership.group)
+    try:
+        services.membership_remove(acting_user=request.user, membership=membership)
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+        return redirect(membership.group)
+    messages.success(request, f"You left “{membership.group.name}”.")
+    return redirect("home")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def meeting_edit(request: HtmxHttpRequest, group_slug: str, meeting_pk: int | None = None):
+    membership = facilitator_membership_or_403(request, group_slug)
+    group = membership.group
+    if group.is_notebook:
+        raise Http404("A private notebook has no meetings.")
+    meeting = get_object_or_404(Meeting, pk=meeting_pk, group=group) if meeting_pk else None
+    form = MeetingForm(request.POST or None, instance=meeting, group=group)
+    if request.method == "POST" and form.is_valid():
+        meeting = form.save()
+        messages.success(request, f"Meeting saved: read {meeting.passage_range_label} by then.")
+        return redirect(group)
+    return render(
+        request, "groups/meeting_form.html", {"form": form, "group": group, "meeting": meeting}
+    )
+
+
+@login_required
+@require_POST
+def meeting_cancel(request: HtmxHttpRequest, group_slug: str, meeting_pk: int):
+    membership = facilitator_membership_or_403(request, group_slug)
+    meeting = get_object_or_404(Meeting, pk=meeting_pk, group=membership.group)
+    services.meeting_cancel(meeting=meeting)
+    messages.success(request, "The meeting is cancelled.")
+    return redirect(membership.group)
+
+
+@login_required
+@require_GET
+def notebook(request: HtmxHttpRequest, text_slug: str):
+    text = get_object_or_404(Text, slug=text_slug)
+    group = services.notebook_for(reader=request.user, text=text)
+    passage = (
+        reading_selectors.first_unread_passage(user=request.user, text=text)
+        or text.passages.first()
+    )
+    if passage is None:  # a text with no passages yet (made in the admin)
+        return redirect(f"{text.get_absolute_url()}?group={group.slug}")
+    return redirect(f"{passage.get_absolute_url()}?group={group.slug}")

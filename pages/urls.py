@@ -1,0 +1,14 @@
+from django.urls import path
+
+from pages import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("texts/<slug:text_slug>/", views.text_detail, name="text_detail"),
+    path("texts/<slug:text_slug>/<int:position>/", views.passage_detail, name="passage_detail"),
+    path(
+        "texts/<slug:text_slug>/<int:position>/progress/",
+        views.progress_update,
+        name="progress_update",
+    ),
+]

@@ -1,0 +1,150 @@
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from discussions.context import discussion_context
+from discussions.selectors import new_comment_counts
+from groups import selectors as group_selectors
+from groups import services as group_services
+from groups.models import Membership
+from reading import selectors, services
+from reading.forms import ProgressForm
+from reading.models import Passage, Text
+from sectstudy.http import HtmxHttpRequest, safe_next, slug_or_none
+
+
+@require_GET
+def home(request: HtmxHttpRequest):
+    texts = selectors.texts_with_progress(user=request.user)
+    groups = group_selectors.groups_for_user(user=request.user)
+    return render(request, "pages/home.html", {"texts": texts, "groups": groups})
+
+
+@require_GET
+def text_detail(request: HtmxHttpRequest, text_slug: str):
+    text = get_object_or_404(Text, slug=text_slug)
+    passages = list(text.passages.with_read_state(request.user).order_by("position"))
+    progress = selectors.text_progress(user=request.user, text=text)
+    choices = group_choices(request, text)
+    membership = selected_group(request, text, choices)
+    if membership is not None:
+        new_counts = new_comment_counts(
+            user=request.user, group_id=membership.group_id, text_id=text.pk
+        )
+        for passage in passages:
+            passage.new_comments = new_counts.get(passage.position, 0)
+    return render(
+        request,
+        "pages/text_detail.html",
+        {
+            "text": text,
+            "passages": passages,
+            "membership": membership,
+            "group_choices": choices,
+            "progress": progress,
+            "first_unread": selectors.first_unread_passage(user=request.user, text=text),
+            "groups": group_selectors.groups_for_user(user=request.user, text=text),
+        },
+    )
+
+
+def _passage_or_404(text_slug: str, position: int) -> Passage:
+    return get_object_or_404(
+        Passage.objects.select_related("text"), text__slug=text_slug, position=position
+    )
+
+
+def group_choices(request, text: Text) -> list[Membership]:
+    """The reader's memberships in groups reading this text: shared groups, then the notebook."""
+    if not request.user.is_authenticated:
+        return []
+    return list(
+        Membership.objects.filter(user=request.user, group__text=text)
+        .select_related("group", "user")
+        .order_by("group__notebook_owner", "group__name")
+    )
+
+
+def selected_group(request, text: Text, choices: list[Membership]) -> Membership | None:
+    """The membership whose group's content this reader sees beside the text.
+
+    Chosen by ?group=<slug>, remembered per text in the session; a reader who
+    belongs to no group sees their private notebook. `choices` is group_choices().
+    """
+    if not request.user.is_authenticated:
+        return None
+    session_key = f"group-for-text-{text.pk}"
+    wanted = slug_or_none(request.GET.get("group")) or request.session.get(session_key)
+    membership = next((m for m in choices if m.group.slug == wanted), None) if wanted else None
+    if membership is None:
+        shared = [m for m in choices if not m.group.is_notebook]
+        membership = min(shared, key=lambda m: (m.joined_at, m.pk), default=None)
+    if membership is None:
+        notebook = group_services.notebook_for(reader=request.user, text=text)
+        membership = Membership.objects.select_related("group", "user").get(
+            group=notebook, user=request.user
+        )
+        choices.append(membership)
+    if request.session.get(session_key) != membership.group.slug:
+        request.session[session_key] = membership.group.slug
+    return membership
+
+
+@require_GET
+def passage_detail(request: HtmxHttpRequest, text_slug: str, position: int):
+    return render_passage_page(request, _passage_or_404(text_slug, position))
+
+
+def render_passage_page(request, passage: Passage, *, membership=None, discussion=None, status=200):
+    """The passage page; `discussion` passes e.g. a comment form with errors back in."""
+    text = passage.text
+    position = passage.position
+    neighbours = {
+        p.position: p for p in text.passages.filter(position__in=[position - 1, position + 1])
+    }
+    choices = group_choices(request, text)
+    membership = membership or selected_group(request, text, choices)
+    context = {
+        "text": text,
+        "passage": passage,
+        "previous": neighbours.get(position - 1),
+        "next": neighbours.get(position + 1),
+        "membership": membership,
+        "group": membership.group if membership else None,
+        "next_meeting": (
+            membership.group.meetings.upcoming(timezone.now()).first() if membership else None
+        ),
+        "group_choices": choices,
+    }
+    context.update(_progress_context(request, passage))
+    if membership is not None:
+        context.update(discussion_context(request, membership, passage, **(discussion or {})))
+    return render(request, "pages/passage_detail.html", context, status=status)
+
+
+def _progress_context(request, passage: Passage) -> dict:
+    if not request.user.is_authenticated:
+        return {"is_read": False, "progress": None}
+    return {
+        "is_read": passage.progress.filter(reader=request.user).exists(),
+        "progress": selectors.text_progress(user=request.user, text=passage.text),
+    }
+
+
+@require_POST
+def progress_update(request: HtmxHttpRequest, text_slug: str, position: int):
+    passage = _passage_or_404(text_slug, position)
+    if not request.user.is_authenticated:
+        # Back to the passage after logging in: the progress URL itself only takes POST.
+        return redirect_to_login(passage.get_absolute_url())
+    form = ProgressForm(request.POST)
+    if form.is_valid():
+        services.progress_set(reader=request.user, passage=passage, read=form.cleaned_data["read"])
+    elif not request.htmx:
+        messages.error(request, "That progress update was not understood; nothing changed.")
+    if request.htmx:
+        context = {"text": passage.text, "passage": passage, **_progress_context(request, passage)}
+        return render(request, "pages/passage_detail.html#progress-panel", context)
+    return redirect(safe_next(request, passage.get_absolute_url()))
