@@ -1,10 +1,26 @@
-"""Reads for study groups: querysets shaped for each page, free of N+1 queries."""
+"""Reads for study groups: typed rows shaped for each page, free of N+1 queries."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
 from django.utils import timezone
 
+from groups import permissions
 from groups.models import Meeting, Membership, StudyGroup
 from reading.models import Text
+from reading.selectors import Progress
+
+
+def membership_of(user, group_id: int) -> Membership | None:
+    """The user's membership of a group, with its group, or None (outsiders, anonymous)."""
+    if user is None or not user.is_authenticated:
+        return None
+    return (
+        Membership.objects.select_related("group", "user")
+        .filter(group_id=group_id, user=user)
+        .first()
+    )
 
 
 def upcoming_meetings_prefetch(now=None) -> Prefetch:
@@ -60,4 +76,76 @@ def group_members_with_progress(*, group: StudyGroup, meeting: Meeting | None = 
         .select_related("user")
         .annotate(**annotations)
         .order_by("role", "user__username")
+    )
+
+
+@dataclass(frozen=True)
+class MemberRow:
+    membership_pk: int
+    username: str
+    role_label: str
+    is_facilitator: bool
+    is_you: bool
+    progress: Progress
+    ready: bool  # has read every passage of the next meeting (False without one)
+
+
+@dataclass(frozen=True)
+class GroupPage:
+    group: StudyGroup
+    membership: Membership
+    members: list[MemberRow]
+    meetings: list[Meeting]  # from 12 hours ago on, cancelled ones included
+    next_meeting: Meeting | None
+    invitation_valid: bool
+    may_manage: bool
+    may_leave: bool
+    sole_facilitator: bool  # the group has just one facilitator
+
+    @property
+    def facilitator_count(self) -> int:
+        return sum(1 for row in self.members if row.is_facilitator)
+
+
+def invitation_is_valid(group: StudyGroup, now: datetime | None = None) -> bool:
+    now = now or timezone.now()
+    return not group.is_notebook and (
+        group.invite_expires_at is None or group.invite_expires_at > now
+    )
+
+
+def group_page(*, membership: Membership, now: datetime | None = None) -> GroupPage:
+    """The group page: meetings, members with their progress and readiness."""
+    now = now or timezone.now()
+    group = membership.group
+    meetings = list(
+        group.meetings.filter(starts_at__gte=now - timedelta(hours=12)).order_by("starts_at")
+    )
+    next_meeting = next(
+        (m for m in meetings if m.cancelled_at is None and m.starts_at >= now), None
+    )
+    passage_count = group.text.passages.count()
+    rows = [
+        MemberRow(
+            membership_pk=member.pk,
+            username=member.user.username,
+            role_label=member.get_role_display(),
+            is_facilitator=permissions.is_facilitator(member),
+            is_you=member.user_id == membership.user_id,
+            progress=Progress(read=member.read_count, total=passage_count),
+            ready=next_meeting is not None
+            and member.meeting_read_count >= next_meeting.passage_count,
+        )
+        for member in group_members_with_progress(group=group, meeting=next_meeting)
+    ]
+    return GroupPage(
+        group=group,
+        membership=membership,
+        members=rows,
+        meetings=meetings,
+        next_meeting=next_meeting,
+        invitation_valid=invitation_is_valid(group, now),
+        may_manage=permissions.may_manage_group(membership),
+        may_leave=permissions.may_leave_group(membership),
+        sole_facilitator=sum(1 for row in rows if row.is_facilitator) < 2,
     )

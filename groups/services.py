@@ -5,12 +5,14 @@ transaction. Races are settled by database constraints and row locks, not by
 checking first.
 """
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from groups import permissions
 from groups.models import Meeting, Membership, StudyGroup, new_invite_token
+from groups.selectors import invitation_is_valid, membership_of
 from reading.models import Text
 
 
@@ -53,13 +55,6 @@ class InvitationInvalid(Exception):
     pass
 
 
-def invitation_is_valid(group: StudyGroup, now=None) -> bool:
-    now = now or timezone.now()
-    return not group.is_notebook and (
-        group.invite_expires_at is None or group.invite_expires_at > now
-    )
-
-
 def group_join(*, user, invite_token: str) -> tuple[Membership, bool]:
     """Join the group the token invites to; joining twice is harmless."""
     group = StudyGroup.objects.filter(invite_token=invite_token).first()
@@ -71,7 +66,18 @@ def group_join(*, user, invite_token: str) -> tuple[Membership, bool]:
     return membership, created
 
 
-def invitation_regenerate(*, group: StudyGroup, expires_at=None) -> StudyGroup:
+@transaction.atomic
+def group_update(*, facilitator, group: StudyGroup, name: str, description: str) -> StudyGroup:
+    permissions.require(permissions.may_manage_group, membership_of(facilitator, group.pk))
+    group.name = name
+    group.description = description
+    group.full_clean()
+    group.save(update_fields=["name", "description"])
+    return group
+
+
+def invitation_regenerate(*, facilitator, group: StudyGroup, expires_at=None) -> StudyGroup:
+    permissions.require(permissions.may_manage_group, membership_of(facilitator, group.pk))
     group.invite_token = new_invite_token()
     group.invite_expires_at = expires_at
     group.save(update_fields=["invite_token", "invite_expires_at"])
@@ -110,8 +116,7 @@ def _locked(memberships: list[Membership], pk: int) -> Membership:
 def membership_set_role(*, acting_user, membership: Membership, role: str) -> Membership:
     memberships = _lock_memberships(membership.group)
     actor = next((m for m in memberships if m.user_id == acting_user.pk), None)
-    if actor is None or actor.role != Membership.Role.FACILITATOR:
-        raise PermissionDenied
+    permissions.require(permissions.may_manage_group, actor)
     target = _locked(memberships, membership.pk)
     if role == target.role:
         return target
@@ -128,22 +133,21 @@ def membership_remove(*, acting_user, membership: Membership) -> None:
     memberships = _lock_memberships(membership.group)
     actor = next((m for m in memberships if m.user_id == acting_user.pk), None)
     target = _locked(memberships, membership.pk)
-    if actor is None:
-        raise PermissionDenied
-    if actor.pk != target.pk and actor.role != Membership.Role.FACILITATOR:
-        raise PermissionDenied
+    permissions.require(permissions.may_remove_member, actor, target)
     if target.role == Membership.Role.FACILITATOR:
         _require_another_facilitator(memberships, target)
     target.delete()
 
 
-def meeting_save(*, meeting: Meeting) -> Meeting:
+def meeting_save(*, facilitator, meeting: Meeting) -> Meeting:
+    permissions.require(permissions.may_manage_group, membership_of(facilitator, meeting.group_id))
     meeting.full_clean()
     meeting.save()
     return meeting
 
 
-def meeting_cancel(*, meeting: Meeting) -> Meeting:
+def meeting_cancel(*, facilitator, meeting: Meeting) -> Meeting:
+    permissions.require(permissions.may_manage_group, membership_of(facilitator, meeting.group_id))
     if meeting.cancelled_at is None:
         meeting.cancelled_at = timezone.now()
         meeting.save(update_fields=["cancelled_at"])

@@ -1,18 +1,14 @@
-from datetime import timedelta
-
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from groups import selectors, services
-from groups.access import facilitator_membership_or_403, membership_or_404
+from groups import permissions, selectors, services
+from groups.access import membership_or_404, membership_permitted
 from groups.forms import (
     InvitationForm,
     MeetingForm,
@@ -79,32 +75,14 @@ def group_create(request: HtmxHttpRequest):
 def group_detail(request: HtmxHttpRequest, group_slug: str):
     membership = membership_or_404(request, group_slug)
     group = membership.group
-    now = timezone.now()
-    meetings = list(
-        group.meetings.filter(starts_at__gte=now - timedelta(hours=12)).order_by("starts_at")
-    )
-    next_meeting = next(
-        (m for m in meetings if m.cancelled_at is None and m.starts_at >= now), None
-    )
-    members = list(selectors.group_members_with_progress(group=group, meeting=next_meeting))
-    passage_count = group.text.passages.count()
-    for member in members:
-        member.progress = reading_selectors.Progress(read=member.read_count, total=passage_count)
-        if next_meeting:
-            needed = next_meeting.last_position - next_meeting.first_position + 1
-            member.ready = member.meeting_read_count >= needed
     context = {
-        "membership": membership,
+        "page": selectors.group_page(membership=membership),
         "group": group,
-        "members": members,
-        "meetings": meetings,
-        "next_meeting": next_meeting,
+        "membership": membership,
         "invite_url": request.build_absolute_uri(
             reverse("group_join", kwargs={"invite_token": group.invite_token})
         ),
-        "invitation_valid": services.invitation_is_valid(group, now),
         "invitation_form": InvitationForm(),
-        "facilitator_count": sum(1 for m in members if m.is_facilitator),
     }
     return render(request, "groups/group_detail.html", context)
 
@@ -112,13 +90,16 @@ def group_detail(request: HtmxHttpRequest, group_slug: str):
 @login_required
 @require_http_methods(["GET", "POST"])
 def group_edit(request: HtmxHttpRequest, group_slug: str):
-    membership = facilitator_membership_or_403(request, group_slug)
+    membership = membership_permitted(request, group_slug, permissions.may_manage_group)
     group = membership.group
-    if group.is_notebook:
-        raise Http404("A private notebook has no settings.")
     form = StudyGroupEditForm(request.POST or None, instance=group)
     if request.method == "POST" and form.is_valid():
-        form.save()
+        services.group_update(
+            facilitator=request.user,
+            group=group,
+            name=form.cleaned_data["name"],
+            description=form.cleaned_data["description"],
+        )
         messages.success(request, "The group's details are saved.")
         return redirect(group)
     return render(request, "groups/group_edit.html", {"form": form, "group": group})
@@ -127,14 +108,13 @@ def group_edit(request: HtmxHttpRequest, group_slug: str):
 @login_required
 @require_POST
 def invitation_regenerate(request: HtmxHttpRequest, group_slug: str):
-    membership = facilitator_membership_or_403(request, group_slug)
-    if membership.group.is_notebook:
-        messages.error(request, "A private notebook has no invitation link.")
-        return redirect(membership.group)
+    membership = membership_permitted(request, group_slug, permissions.may_manage_group)
     form = InvitationForm(request.POST)
     if form.is_valid():
         services.invitation_regenerate(
-            group=membership.group, expires_at=form.cleaned_data["expires_at"]
+            facilitator=request.user,
+            group=membership.group,
+            expires_at=form.cleaned_data["expires_at"],
         )
         messages.success(request, "A new invitation link is ready; the old one no longer works.")
     else:
@@ -145,7 +125,7 @@ def invitation_regenerate(request: HtmxHttpRequest, group_slug: str):
 @require_http_methods(["GET", "POST"])
 def group_join(request: HtmxHttpRequest, invite_token: str):
     group = StudyGroup.objects.select_related("text").filter(invite_token=invite_token).first()
-    if group is None or not services.invitation_is_valid(group):
+    if group is None or not selectors.invitation_is_valid(group):
         return render(
             request,
             "groups/invitation_invalid.html",
@@ -182,7 +162,7 @@ def _target_membership(group, membership_pk):
 @login_required
 @require_POST
 def member_role(request: HtmxHttpRequest, group_slug: str, membership_pk: int):
-    membership = facilitator_membership_or_403(request, group_slug)
+    membership = membership_permitted(request, group_slug, permissions.may_manage_group)
     target = _target_membership(membership.group, membership_pk)
     form = RoleForm(request.POST)
     if not form.is_valid():
@@ -202,7 +182,7 @@ def member_role(request: HtmxHttpRequest, group_slug: str, membership_pk: int):
 @login_required
 @require_POST
 def member_remove(request: HtmxHttpRequest, group_slug: str, membership_pk: int):
-    membership = facilitator_membership_or_403(request, group_slug)
+    membership = membership_permitted(request, group_slug, permissions.may_manage_group)
     target = _target_membership(membership.group, membership_pk)
     try:
         services.membership_remove(acting_user=request.user, membership=target)
@@ -219,10 +199,7 @@ def member_remove(request: HtmxHttpRequest, group_slug: str, membership_pk: int)
 @login_required
 @require_POST
 def group_leave(request: HtmxHttpRequest, group_slug: str):
-    membership = membership_or_404(request, group_slug)
-    if membership.group.is_notebook:
-        messages.error(request, "You cannot leave your own notebook.")
-        return redirect(membership.group)
+    membership = membership_permitted(request, group_slug, permissions.may_leave_group)
     try:
         services.membership_remove(acting_user=request.user, membership=membership)
     except ValidationError as error:
@@ -235,14 +212,12 @@ def group_leave(request: HtmxHttpRequest, group_slug: str):
 @login_required
 @require_http_methods(["GET", "POST"])
 def meeting_edit(request: HtmxHttpRequest, group_slug: str, meeting_pk: int | None = None):
-    membership = facilitator_membership_or_403(request, group_slug)
+    membership = membership_permitted(request, group_slug, permissions.may_manage_group)
     group = membership.group
-    if group.is_notebook:
-        raise Http404("A private notebook has no meetings.")
     meeting = get_object_or_404(Meeting, pk=meeting_pk, group=group) if meeting_pk else None
     form = MeetingForm(request.POST or None, instance=meeting, group=group)
     if request.method == "POST" and form.is_valid():
-        meeting = form.save()
+        meeting = services.meeting_save(facilitator=request.user, meeting=form.instance)
         messages.success(request, f"Meeting saved: read {meeting.passage_range_label} by then.")
         return redirect(group)
     return render(
@@ -253,9 +228,9 @@ def meeting_edit(request: HtmxHttpRequest, group_slug: str, meeting_pk: int | No
 @login_required
 @require_POST
 def meeting_cancel(request: HtmxHttpRequest, group_slug: str, meeting_pk: int):
-    membership = facilitator_membership_or_403(request, group_slug)
+    membership = membership_permitted(request, group_slug, permissions.may_manage_group)
     meeting = get_object_or_404(Meeting, pk=meeting_pk, group=membership.group)
-    services.meeting_cancel(meeting=meeting)
+    services.meeting_cancel(facilitator=request.user, meeting=meeting)
     messages.success(request, "The meeting is cancelled.")
     return redirect(membership.group)
 
