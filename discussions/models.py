@@ -4,6 +4,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 
+from groups import permissions
 from groups.models import Meeting, StudyGroup
 from reading.models import Passage, PassageRange
 
@@ -82,6 +83,38 @@ class Question(PassageRange):
         return self.closed_at is not None
 
 
+class CommentQuerySet(models.QuerySet):
+    """The two kinds of writing that share the comments table, and who may see what."""
+
+    def discussion(self):
+        """Comments in a passage's discussion (not answers, nor replies to answers)."""
+        return self.filter(question__isnull=True)
+
+    def answers(self):
+        """Members' answers to questions: the top of each answer thread, not deleted."""
+        return self.filter(question__isnull=False, parent__isnull=True, deleted_at__isnull=True)
+
+    def answer_threads(self):
+        """Answers and the replies under them."""
+        return self.filter(question__isnull=False)
+
+    def thread(self, root_id: int):
+        """A whole thread: its top-level comment (or answer) and every reply under it."""
+        return self.filter(Q(pk=root_id) | Q(root_id=root_id))
+
+    def visible_to(self, membership):
+        """What this member may see: hidden comments only for facilitators and their
+        authors; answer threads under "answer first" only once the member has answered
+        (rules of groups.permissions, in SQL)."""
+        answered = (
+            Comment.objects.answers().filter(author_id=membership.user_id).values("question_id")
+        )
+        return self.filter(
+            permissions.hidden_comment_filter(membership),
+            permissions.answers_filter(membership, answered),
+        )
+
+
 class Comment(models.Model):
     """A piece of writing in a group's discussion of a passage.
 
@@ -97,6 +130,11 @@ class Comment(models.Model):
     )
     parent = models.ForeignKey(
         "self", on_delete=models.CASCADE, null=True, blank=True, related_name="replies"
+    )
+    # The top-level comment (or answer) of the thread a reply belongs to; None at the
+    # top. Re-rendering one comment reads its thread, not the whole passage.
+    root = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
     # Set on an answer (top level) and on every reply in its thread.
     question = models.ForeignKey(
@@ -129,10 +167,30 @@ class Comment(models.Model):
     )
     pinned_at = models.DateTimeField(null=True, blank=True)
 
+    objects = CommentQuerySet.as_manager()
+
     class Meta:
         ordering = ["created_at", "pk"]
         indexes = [models.Index(fields=["group", "passage", "created_at"])]
         constraints = [
+            models.CheckConstraint(
+                condition=Q(parent__isnull=True, root__isnull=True)
+                | Q(parent__isnull=False, root__isnull=False),
+                name="comment_reply_has_root",
+            ),
+            models.CheckConstraint(
+                condition=Q(pinned_at__isnull=True) | Q(question__isnull=True, parent__isnull=True),
+                name="comment_pin_only_on_discussion_threads",
+            ),
+            models.CheckConstraint(
+                condition=Q(quote_exact="") | Q(question__isnull=True, parent__isnull=True),
+                name="comment_quote_only_on_discussion_threads",
+            ),
+            models.CheckConstraint(
+                condition=Q(highlighted_at__isnull=True)
+                | Q(question__isnull=False, parent__isnull=True),
+                name="comment_highlight_only_on_answers",
+            ),
             models.CheckConstraint(
                 condition=Q(quote_start__isnull=True)
                 | Q(quote_end__isnull=False, quote_end__gt=models.F("quote_start")),
@@ -177,6 +235,18 @@ class Comment(models.Model):
     @property
     def has_quote(self) -> bool:
         return bool(self.quote_exact)
+
+    @property
+    def is_answer(self) -> bool:
+        return self.question_id is not None and self.parent_id is None
+
+    @property
+    def in_answer_thread(self) -> bool:
+        return self.question_id is not None
+
+    @property
+    def thread_root_id(self) -> int:
+        return self.root_id or self.pk
 
 
 class HelpfulMark(models.Model):

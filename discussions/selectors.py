@@ -4,12 +4,21 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
+from django.contrib.auth import get_user_model
 from django.db.models import Count, Exists, F, IntegerField, Max, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from discussions.anchoring import highlight, locate
-from discussions.models import Comment, HelpfulMark, Notification, PassageVisit, Question
+from discussions.models import (
+    Comment,
+    HelpfulMark,
+    Notification,
+    NotificationPreference,
+    PassageVisit,
+    Question,
+)
+from groups import permissions
 from groups.models import Membership
 from reading.models import Passage
 
@@ -71,12 +80,21 @@ class Thread:
         return sum(1 for node in self.by_id.values() if node.show_body)
 
 
-def comments_for(*, membership: Membership, passage: Passage | None = None, question_ids=None):
-    """A passage's discussion, or (given question_ids) the answer threads of questions."""
+def comments_for(
+    *,
+    membership: Membership,
+    passage: Passage | None = None,
+    question_ids=None,
+    root_id: int | None = None,
+):
+    """A passage's discussion, the answer threads of questions (question_ids), or one
+    thread (root_id)."""
     user = membership.user
     comments = Comment.objects.filter(group_id=membership.group_id)
-    if question_ids is None:
-        comments = comments.filter(passage=passage, question__isnull=True)
+    if root_id is not None:
+        comments = comments.thread(root_id)
+    elif question_ids is None:
+        comments = comments.discussion().filter(passage=passage)
     else:
         comments = comments.filter(question_id__in=question_ids)
     return (
@@ -94,14 +112,13 @@ def build_thread(
 ) -> Thread:
     """Arrange comments into a tree, applying what this member may see."""
     user_id = membership.user_id
-    can_moderate = membership.is_facilitator
     nodes: dict[int, Node] = {}
     for comment in comments:
         node = Node(comment=comment)
         node.is_new = comment.author_id != user_id and (
             last_seen is None or comment.created_at > last_seen
         )
-        if comment.is_hidden and not can_moderate and comment.author_id != user_id:
+        if comment.is_hidden and not permissions.may_see_hidden_comment(membership, comment):
             # Hidden comments are never sent to members, only a placeholder if needed.
             node.show_body = False
             node.placeholder = "Hidden by a facilitator."
@@ -175,6 +192,31 @@ def passage_thread(*, membership: Membership, passage: Passage, last_seen=None) 
         passage=passage,
         comments=comments_for(membership=membership, passage=passage),
         last_seen=last_seen,
+    )
+
+
+def comment_node(*, membership: Membership, comment: Comment) -> Node | None:
+    """One comment as it stands in its thread for this member (replies, marks, state),
+    built from that thread alone; None when it is gone."""
+    thread = build_thread(
+        membership=membership,
+        passage=comment.passage,
+        comments=comments_for(membership=membership, root_id=comment.thread_root_id),
+        last_seen=None,
+    )
+    node = thread.by_id.get(comment.pk)
+    if node is not None:
+        node.is_new = False
+    return node
+
+
+def discussion_count(*, membership: Membership, passage: Passage) -> int:
+    """How many comments of a passage's discussion this member sees (the heading count)."""
+    return (
+        Comment.objects.discussion()
+        .filter(group_id=membership.group_id, passage=passage, deleted_at__isnull=True)
+        .filter(permissions.hidden_comment_filter(membership))
+        .count()
     )
 
 
@@ -297,7 +339,7 @@ def passage_questions(
         ).order_by("first_position", "order", "pk")
     )
     visible_ids = [
-        q.pk for q in questions if membership.is_facilitator or q.answered or not q.answer_first
+        q.pk for q in questions if permissions.may_see_answers(membership, q, answered=q.answered)
     ]
     comments_by_question: dict[int, list[Comment]] = {q.pk: [] for q in questions}
     if visible_ids:
@@ -422,12 +464,40 @@ def member_outstanding(*, group, now=None):
     return rows, questions
 
 
-def question_thread(*, membership: Membership, question: Question, passage: Passage) -> Thread:
-    thread = build_thread(
-        membership=membership,
-        passage=passage,
-        comments=comments_for(membership=membership, question_ids=[question.pk]),
-        last_seen=None,
+# Who may read what, for single objects and emails ------------------------------
+
+
+def has_answered(membership: Membership, question_id: int) -> bool:
+    return (
+        Comment.objects.answers()
+        .filter(question_id=question_id, author_id=membership.user_id)
+        .exists()
     )
-    thread.roots.sort(key=lambda n: (n.comment.highlighted_at is None, n.comment.created_at))
-    return thread
+
+
+def may_read(membership: Membership | None, comment: Comment) -> bool:
+    """Whether this member may read a comment or answer (and be told about it): the
+    group, hidden-comment and answer-first rules of groups.permissions together."""
+    if not permissions.may_view_group(membership) or comment.group_id != membership.group_id:
+        return False
+    if comment.is_hidden and not permissions.may_see_hidden_comment(membership, comment):
+        return False
+    if comment.question_id is None:
+        return True
+    question = comment.question
+    answered = question.answer_first and has_answered(membership, question.pk)
+    return permissions.may_see_answers(membership, question, answered=answered)
+
+
+def wants_reply_email(user_id: int) -> bool:
+    preference = NotificationPreference.objects.filter(user_id=user_id).first()
+    return preference.email_replies if preference else True
+
+
+def wants_question_email(user_id: int) -> bool:
+    preference = NotificationPreference.objects.filter(user_id=user_id).first()
+    return preference.email_questions if preference else True
+
+
+def user_by_id(user_id: int):
+    return get_user_model().objects.filter(pk=user_id).first()

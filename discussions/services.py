@@ -8,14 +8,13 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import partial
 
-from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from discussions import selectors
 from discussions.anchoring import quote_in_passage
 from discussions.markdown import render_markdown
 from discussions.models import (
@@ -26,7 +25,10 @@ from discussions.models import (
     PassageVisit,
     Question,
 )
+from discussions.tasks import send_question_emails, send_reply_email
+from groups import permissions
 from groups.models import Membership, StudyGroup
+from groups.selectors import membership_of, membership_of_user_id
 from reading.models import Passage
 
 MENTION = re.compile(r"(?<![\w@])@([\w.@+-]+)")
@@ -73,6 +75,7 @@ def comment_create(
     quote: str = "",
     quote_start: int | None = None,
 ) -> Comment:
+    permissions.require(permissions.may_comment, membership_of(author, group.pk))
     if passage.text_id != group.text_id:
         raise ValidationError("That passage is not part of this group's text.")
     if parent is not None:
@@ -88,6 +91,7 @@ def comment_create(
                 passage=passage,
                 author=author,
                 parent=parent,
+                root_id=parent.thread_root_id if parent is not None else None,
                 question_id=parent.question_id if parent is not None else None,
                 body=body,
                 body_html=render_markdown(body),
@@ -119,11 +123,9 @@ def _reply_recipient(comment: Comment) -> int | None:
     parent_author_id = comment.parent.author_id if comment.parent_id else None
     if parent_author_id is None or parent_author_id == comment.author_id:
         return None
-    # Only someone still in the group hears about it: the email quotes the reply.
-    still_member = Membership.objects.filter(
-        group_id=comment.group_id, user_id=parent_author_id
-    ).exists()
-    return parent_author_id if still_member else None
+    # Only someone who may read the reply hears about it: the email quotes it.
+    recipient = membership_of_user_id(parent_author_id, comment.group_id)
+    return parent_author_id if selectors.may_read(recipient, comment) else None
 
 
 def _notify_mentions(comment: Comment, skip_user_id: int | None = None) -> None:
@@ -132,21 +134,13 @@ def _notify_mentions(comment: Comment, skip_user_id: int | None = None) -> None:
     usernames = mentioned_usernames(comment.body)
     if not usernames:
         return
-    mentioned = (
+    mentioned_members = (
         Membership.objects.filter(group_id=comment.group_id, user__username__in=usernames)
         .exclude(user_id=comment.author_id)
-        .values_list("user_id", flat=True)
+        .select_related("group")
     )
-    if comment.question_id and comment.question.answer_first:
-        # Don't point people at answers they may not see yet.
-        mentioned = mentioned.filter(
-            Q(role=Membership.Role.FACILITATOR)
-            | Q(
-                user__comments__question_id=comment.question_id,
-                user__comments__parent__isnull=True,
-                user__comments__deleted_at__isnull=True,
-            )
-        ).distinct()
+    # Don't point anyone at writing they may not read (an answer under "answer first").
+    mentioned = [m.user_id for m in mentioned_members if selectors.may_read(m, comment)]
     already_told = Notification.objects.filter(comment=comment).values_list(
         "recipient_id", flat=True
     )
@@ -158,32 +152,25 @@ def _notify_mentions(comment: Comment, skip_user_id: int | None = None) -> None:
                 kind=Notification.Kind.MENTION,
                 comment=comment,
             )
-            for user_id in mentioned.exclude(user_id__in=already_told)
-            if user_id != skip_user_id
+            for user_id in mentioned
+            if user_id != skip_user_id and user_id not in set(already_told)
         ],
         ignore_conflicts=True,
     )
 
 
 def _enqueue_reply_email(comment_id: int, recipient_id: int) -> None:
-    from discussions.tasks import send_reply_email
-
     if _emails_muted.get():
         return
     send_reply_email.enqueue(comment_id=comment_id, recipient_id=recipient_id)
 
 
-def _require_author(user, comment: Comment) -> None:
-    if comment.author_id != user.pk:
-        raise PermissionDenied("Only the author can change this comment.")
-
-
 @transaction.atomic
 def comment_edit(*, editor, comment: Comment, body: str) -> Comment:
     comment = _locked_comment(comment)
-    _require_author(editor, comment)
     if comment.is_deleted:
         raise ValidationError("A deleted comment cannot be edited.")
+    _require_author(editor, comment)
     if comment.question_id and comment.parent_id is None and comment.question.is_closed:
         raise QuestionClosed  # as answer_save: a closed question's answers are final
     if body != comment.body:
@@ -213,11 +200,29 @@ def comment_delete(*, user, comment: Comment) -> Comment | None:
     return None
 
 
-def _require_facilitator(user, group: StudyGroup) -> None:
-    if not Membership.objects.filter(
-        group=group, user=user, role=Membership.Role.FACILITATOR
-    ).exists():
-        raise PermissionDenied("Only the group's facilitators can do this.")
+def _require_author(user, comment: Comment) -> None:
+    permissions.require(
+        permissions.may_edit_comment,
+        membership_of(user, comment.group_id),
+        comment,
+        message="Only the author can change this comment.",
+    )
+
+
+def _require_moderator(user, group_id: int) -> None:
+    permissions.require(
+        permissions.may_moderate,
+        membership_of(user, group_id),
+        message="Only the group's facilitators can do this.",
+    )
+
+
+def _require_question_manager(user, group_id: int) -> None:
+    permissions.require(
+        permissions.may_manage_questions,
+        membership_of(user, group_id),
+        message="Only the group's facilitators can manage its questions.",
+    )
 
 
 def _locked_comment(comment: Comment) -> Comment:
@@ -231,7 +236,7 @@ def _locked_comment(comment: Comment) -> Comment:
 
 @transaction.atomic
 def comment_hide(*, moderator, comment: Comment, reason: str) -> Comment:
-    _require_facilitator(moderator, comment.group)
+    _require_moderator(moderator, comment.group_id)
     comment = _locked_comment(comment)
     comment.hidden_at = timezone.now()
     comment.hidden_reason = reason
@@ -242,7 +247,7 @@ def comment_hide(*, moderator, comment: Comment, reason: str) -> Comment:
 
 @transaction.atomic
 def comment_unhide(*, moderator, comment: Comment) -> Comment:
-    _require_facilitator(moderator, comment.group)
+    _require_moderator(moderator, comment.group_id)
     comment = _locked_comment(comment)
     comment.hidden_at = None
     comment.hidden_reason = ""
@@ -253,7 +258,7 @@ def comment_unhide(*, moderator, comment: Comment) -> Comment:
 
 @transaction.atomic
 def comment_pin(*, moderator, comment: Comment, pinned: bool) -> Comment:
-    _require_facilitator(moderator, comment.group)
+    _require_moderator(moderator, comment.group_id)
     comment = _locked_comment(comment)
     if comment.parent_id is not None or comment.question_id is not None:
         raise ValidationError("Only top-level comments of the discussion can be pinned.")
@@ -263,6 +268,7 @@ def comment_pin(*, moderator, comment: Comment, pinned: bool) -> Comment:
 
 
 def helpful_set(*, user, comment: Comment, helpful: bool) -> None:
+    permissions.require(permissions.may_view_group, membership_of(user, comment.group_id))
     if comment.author_id == user.pk:
         raise ValidationError("You cannot mark your own comment as helpful.")
     if comment.is_deleted:
@@ -312,26 +318,10 @@ def preference_update(
     return preference
 
 
-def wants_reply_email(user_id: int) -> bool:
-    preference = NotificationPreference.objects.filter(user_id=user_id).first()
-    return preference.email_replies if preference else True
-
-
-def user_by_id(user_id: int):
-    return get_user_model().objects.filter(pk=user_id).first()
-
-
-def wants_question_email(user_id: int) -> bool:
-    preference = NotificationPreference.objects.filter(user_id=user_id).first()
-    return preference.email_questions if preference else True
-
-
 # Questions ----------------------------------------------------------------
 
 
 def _enqueue_question_email(question_id: int, kind: str, recipient_ids: list[int]) -> None:
-    from discussions.tasks import send_question_emails
-
     if _emails_muted.get():
         return
     send_question_emails.enqueue(question_id=question_id, kind=kind, recipient_ids=recipient_ids)
@@ -357,7 +347,7 @@ def _notify_members_of_question(question: Question, kind: str, recipients) -> li
 
 @transaction.atomic
 def question_create(*, facilitator, group: StudyGroup, **fields) -> Question:
-    _require_facilitator(facilitator, group)
+    _require_question_manager(facilitator, group.pk)
     last = (
         Question.objects.filter(group=group, first_position=fields["first_position"])
         .order_by("-order")
@@ -380,7 +370,7 @@ def question_create(*, facilitator, group: StudyGroup, **fields) -> Question:
 
 @transaction.atomic
 def question_update(*, facilitator, question: Question) -> Question:
-    _require_facilitator(facilitator, question.group)
+    _require_question_manager(facilitator, question.group_id)
     stored = Question.objects.select_related("meeting").get(pk=question.pk)
     if stored.due != question.due:
         question.due_reminder_sent_at = None  # a new due date earns a new reminder
@@ -392,7 +382,7 @@ def question_update(*, facilitator, question: Question) -> Question:
 
 @transaction.atomic
 def question_set_closed(*, facilitator, question: Question, closed: bool) -> Question:
-    _require_facilitator(facilitator, question.group)
+    _require_question_manager(facilitator, question.group_id)
     question = get_object_or_404(Question.objects.select_for_update(no_key=True), pk=question.pk)
     question.closed_at = timezone.now() if closed else None
     question.save(update_fields=["closed_at"])
@@ -401,14 +391,14 @@ def question_set_closed(*, facilitator, question: Question, closed: bool) -> Que
 
 @transaction.atomic
 def question_delete(*, facilitator, question: Question) -> None:
-    _require_facilitator(facilitator, question.group)
+    _require_question_manager(facilitator, question.group_id)
     question.delete()
 
 
 @transaction.atomic
 def question_move(*, facilitator, question: Question, direction: int) -> None:
     """Swap a question with its neighbour on the same passage (direction -1 up, +1 down)."""
-    _require_facilitator(facilitator, question.group)
+    _require_question_manager(facilitator, question.group_id)
     siblings = list(
         Question.objects.select_for_update()
         .filter(group=question.group, first_position=question.first_position)
@@ -434,10 +424,9 @@ class QuestionClosed(ValidationError):
 
 def answer_save(*, author, question: Question, body: str) -> Comment:
     """Create the member's answer, or replace it: one answer per member per question."""
+    permissions.require(permissions.may_view_group, membership_of(author, question.group_id))
     if question.is_closed:
         raise QuestionClosed
-    if not Membership.objects.filter(group_id=question.group_id, user=author).exists():
-        raise PermissionDenied
     passage = Passage.objects.get(text_id=question.group.text_id, position=question.first_position)
     for _attempt in range(2):
         with transaction.atomic():
@@ -476,7 +465,7 @@ def answer_save(*, author, question: Question, body: str) -> Comment:
 
 @transaction.atomic
 def answer_set_highlighted(*, facilitator, answer: Comment, highlighted: bool) -> Comment:
-    _require_facilitator(facilitator, answer.group)
+    _require_moderator(facilitator, answer.group_id)
     answer = _locked_comment(answer)
     if answer.question_id is None or answer.parent_id is not None:
         raise ValidationError("Only answers can be highlighted.")

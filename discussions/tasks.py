@@ -6,7 +6,8 @@ from django.tasks import task
 from django.template.loader import render_to_string
 
 from discussions.models import Comment
-from discussions.services import user_by_id, wants_question_email, wants_reply_email
+from discussions.selectors import may_read, user_by_id, wants_question_email, wants_reply_email
+from groups.selectors import membership_of_user_id
 
 
 @task
@@ -19,8 +20,8 @@ def send_reply_email(*, comment_id: int, recipient_id: int) -> bool:
     recipient = user_by_id(recipient_id)
     if comment is None or comment.is_deleted or recipient is None or not recipient.email:
         return False
-    if not comment.group.memberships.filter(user=recipient).exists():
-        return False  # left the group since the reply was written
+    if not may_read(membership_of_user_id(recipient.pk, comment.group_id), comment):
+        return False  # left the group, or may no longer read it, since it was written
     if not wants_reply_email(recipient_id):
         return False
     context = {

@@ -59,6 +59,11 @@ class StudyGroup(models.Model):
     def get_absolute_url(self):
         return reverse("group_detail", kwargs={"group_slug": self.slug})
 
+    def passage_url(self, position: int, anchor: str = "") -> str:
+        """A passage of the group's text with this group's discussion beside it."""
+        url = reverse("passage_detail", kwargs={"text_slug": self.text.slug, "position": position})
+        return f"{url}?group={self.slug}" + (f"#{anchor}" if anchor else "")
+
     @property
     def is_notebook(self) -> bool:
         return self.notebook_owner_id is not None

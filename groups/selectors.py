@@ -16,9 +16,15 @@ def membership_of(user, group_id: int) -> Membership | None:
     """The user's membership of a group, with its group, or None (outsiders, anonymous)."""
     if user is None or not user.is_authenticated:
         return None
+    return membership_of_user_id(user.pk, group_id)
+
+
+def membership_of_user_id(user_id: int | None, group_id: int) -> Membership | None:
+    if user_id is None:
+        return None
     return (
         Membership.objects.select_related("group", "user")
-        .filter(group_id=group_id, user=user)
+        .filter(group_id=group_id, user_id=user_id)
         .first()
     )
 

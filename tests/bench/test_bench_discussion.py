@@ -34,6 +34,7 @@ def grow(group, passage, authors, total):
                 passage=passage,
                 author=authors[n % len(authors)],
                 parent=parent,
+                root_id=(parent.root_id or parent.pk) if parent else None,
                 body="A *measured* comment",
                 body_html=html,
                 quote_exact="the levers" if parent is None and n % 10 == 0 else "",

@@ -66,6 +66,7 @@ def _comment(group, passage, author, n: int, parent=None, quote: str = "") -> Co
         passage=passage,
         author=author,
         parent=parent,
+        root_id=(parent.root_id or parent.pk) if parent else None,
         body=body,
         body_html=_rendered(body),
         **fields,

@@ -1,0 +1,343 @@
+"""The discussion beside a passage: posting, replying, editing, deleting, helpful marks,
+moderation, more threads and the live poll."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.cache import patch_cache_control
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect, reswap, retarget, trigger_client_event
+
+from discussions import selectors, services
+from discussions.context import parse_shown
+from discussions.forms import CommentEditForm, CommentForm, HideForm, ToggleForm
+from discussions.views.common import (
+    add_form_errors,
+    comment_or_404,
+    comment_permitted,
+    discussion_url,
+    group_passage_or_404,
+    render_comment,
+)
+from groups import permissions
+from groups.access import membership_or_404
+from sectstudy.http import HtmxHttpRequest
+
+
+@login_required
+@require_POST
+def comment_create(request: HtmxHttpRequest, group_slug: str, position: int):
+    membership = membership_or_404(request, group_slug)
+    passage = group_passage_or_404(membership, position)
+    form = CommentForm(request.POST)
+    parent = None
+    if form.is_valid():
+        if form.cleaned_data["parent"]:
+            parent = comment_or_404(membership, form.cleaned_data["parent"])
+        try:
+            comment = services.comment_create(
+                author=request.user,
+                group=membership.group,
+                passage=passage,
+                body=form.cleaned_data["body"],
+                parent=parent,
+                quote=form.cleaned_data["quote"],
+                quote_start=form.cleaned_data["quote_start"],
+            )
+        except ValidationError as error:
+            add_form_errors(form, error)
+        else:
+            if request.htmx:
+                response = render_comment(request, membership, comment, "discussions/_posted.html")
+                return trigger_client_event(response, "comment-posted")
+            messages.success(request, "Your comment is posted.")
+            return redirect(discussion_url(comment, f"comment-{comment.pk}"))
+    if form.data.get("parent"):
+        return _render_reply_page(
+            request, membership, form.data.get("parent"), form, status=200 if request.htmx else 422
+        )
+    if request.htmx:
+        response = render(
+            request,
+            "discussions/_comment_form.html",
+            {"comment_form": form, "group": membership.group, "passage": passage},
+        )
+        return reswap(retarget(response, "#comment-form"), "outerHTML")
+    # Without JavaScript: the form with its errors and the typed text, beside the passage.
+    return render(
+        request,
+        "discussions/comment_form.html",
+        {"comment_form": form, "group": membership.group, "passage": passage},
+        status=422,
+    )
+
+
+def _own_comment(request, group_slug: str, comment_pk: int):
+    """A comment the requester wrote and may still change (edit and delete); deleted: 404."""
+    membership = membership_or_404(request, group_slug)
+    comment = comment_or_404(membership, comment_pk)
+    if comment.is_deleted:
+        raise Http404("That comment was deleted.")
+    if not permissions.may_edit_comment(membership, comment):
+        raise PermissionDenied("Only the author can change this comment.")
+    return membership, comment
+
+
+def _moderated_comment(request, group_slug: str, comment_pk: int):
+    return comment_permitted(
+        request,
+        group_slug,
+        comment_pk,
+        lambda membership, _comment: permissions.may_moderate(membership),
+        "Only the group's facilitators can moderate comments.",
+    )
+
+
+def _render_reply_page(request, membership, parent_pk, form, status=200):
+    try:
+        parent_pk = int(parent_pk)
+    except (TypeError, ValueError):
+        raise Http404("No such comment.") from None
+    parent = comment_or_404(membership, parent_pk)
+    template = "discussions/_reply_form.html" if request.htmx else "discussions/reply.html"
+    response = render(
+        request,
+        template,
+        {"form": form, "parent": parent, "group": membership.group, "membership": membership},
+        status=status,
+    )
+    if request.htmx and form.is_bound:
+        reswap(retarget(response, f"#reply-form-{parent.pk}"), "outerHTML")
+    return response
+
+
+@login_required
+@require_GET
+def comment_reply(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
+    membership = membership_or_404(request, group_slug)
+    comment = comment_or_404(membership, comment_pk)
+    if not permissions.may_reply(membership, comment):
+        messages.error(request, "That comment was deleted; it can no longer be answered.")
+        return redirect(discussion_url(comment))
+    return _render_reply_page(
+        request, membership, comment.pk, CommentForm(initial={"parent": comment.pk})
+    )
+
+
+@login_required
+@require_GET
+def comment_thread(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
+    """One comment with all its replies: "show more replies" and "continue this thread"."""
+    membership = membership_or_404(request, group_slug)
+    comment = comment_or_404(membership, comment_pk)
+    node = selectors.comment_node(membership=membership, comment=comment)
+    if node is None:
+        raise Http404("No such comment.")
+    context = {
+        "node": node,
+        "membership": membership,
+        "group": membership.group,
+        "can_moderate": membership.is_facilitator,
+        "expanded": True,
+    }
+    if request.htmx and request.GET.get("part") == "replies":
+        return render(
+            request,
+            "discussions/_replies.html",
+            {**context, "children": node.children[selectors.REPLIES_SHOWN :], "parent_node": node},
+        )
+    if request.htmx:
+        return render(request, "discussions/_comment.html", context)
+    return render(request, "discussions/thread.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def comment_edit(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
+    membership, comment = _own_comment(request, group_slug, comment_pk)
+    form = CommentEditForm(request.POST or None, instance=comment)
+    if request.method == "POST" and form.is_valid():
+        try:
+            comment = services.comment_edit(
+                editor=request.user, comment=comment, body=form.cleaned_data["body"]
+            )
+        except ValidationError as error:
+            add_form_errors(form, error)
+        else:
+            if request.htmx:
+                return render_comment(request, membership, comment)
+            messages.success(request, "Your comment is updated.")
+            return redirect(discussion_url(comment, f"comment-{comment.pk}"))
+    template = "discussions/_edit_form.html" if request.htmx else "discussions/edit.html"
+    return render(request, template, {"form": form, "comment": comment, "group": membership.group})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def comment_delete(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
+    membership, comment = _own_comment(request, group_slug, comment_pk)
+    if request.method == "GET":
+        return render(
+            request, "discussions/delete.html", {"comment": comment, "group": membership.group}
+        )
+    tombstone = services.comment_delete(user=request.user, comment=comment)
+    if request.htmx:
+        return render_comment(request, membership, tombstone) if tombstone else HttpResponse("")
+    messages.success(request, "Your comment is deleted.")
+    return redirect(discussion_url(comment, f"comment-{comment.pk}" if tombstone else "discussion"))
+
+
+@login_required
+@require_POST
+def comment_helpful(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
+    membership = membership_or_404(request, group_slug)
+    comment = comment_or_404(membership, comment_pk)
+    form = ToggleForm(request.POST)
+    if form.is_valid():
+        try:
+            services.helpful_set(
+                user=request.user, comment=comment, helpful=form.cleaned_data["on"]
+            )
+        except ValidationError as error:
+            messages.error(request, error.messages[0])
+    if request.htmx:
+        return render_comment(request, membership, comment)
+    return redirect(discussion_url(comment, f"comment-{comment.pk}"))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def comment_hide(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
+    membership, comment = _moderated_comment(request, group_slug, comment_pk)
+    form = HideForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.comment_hide(
+            moderator=request.user, comment=comment, reason=form.cleaned_data["reason"]
+        )
+        if request.htmx:
+            return render_comment(request, membership, comment)
+        messages.success(
+            request, "The comment is hidden from members; its author sees your reason."
+        )
+        return redirect(discussion_url(comment, f"comment-{comment.pk}"))
+    template = "discussions/_hide_form.html" if request.htmx else "discussions/hide.html"
+    return render(request, template, {"form": form, "comment": comment, "group": membership.group})
+
+
+@login_required
+@require_POST
+def comment_unhide(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
+    membership, comment = _moderated_comment(request, group_slug, comment_pk)
+    services.comment_unhide(moderator=request.user, comment=comment)
+    if request.htmx:
+        return render_comment(request, membership, comment)
+    messages.success(request, "The comment is visible again.")
+    return redirect(discussion_url(comment, f"comment-{comment.pk}"))
+
+
+@login_required
+@require_POST
+def comment_pin(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
+    membership, comment = _moderated_comment(request, group_slug, comment_pk)
+    form = ToggleForm(request.POST)
+    if form.is_valid():
+        try:
+            services.comment_pin(
+                moderator=request.user, comment=comment, pinned=form.cleaned_data["on"]
+            )
+        except ValidationError as error:
+            messages.error(request, error.messages[0])
+    # Pinning reorders the thread, so both paths reload the discussion.
+    url = discussion_url(comment, f"comment-{comment.pk}")
+    if request.htmx:
+        return HttpResponseClientRedirect(url)
+    return redirect(url)
+
+
+@login_required
+@require_GET
+def thread_more(request: HtmxHttpRequest, group_slug: str, position: int):
+    """More top-level threads: an htmx fragment, or the passage page showing more."""
+    membership = membership_or_404(request, group_slug)
+    passage = group_passage_or_404(membership, position)
+    shown = parse_shown(request.GET.get("shown"))
+    if not request.htmx:
+        return redirect(f"{membership.group.passage_url(passage.position)}&shown={shown}#threads")
+    thread = selectors.passage_thread(membership=membership, passage=passage, last_seen=None)
+    start = max(0, shown - selectors.THREADS_PER_PAGE)
+    return render(
+        request,
+        "discussions/_more_threads.html",
+        {
+            "threads": thread.roots[start:shown],
+            "more_threads": max(0, len(thread.roots) - shown),
+            "next_shown": shown + selectors.THREADS_PER_PAGE,
+            "membership": membership,
+            "group": membership.group,
+            "passage": passage,
+            "can_moderate": membership.is_facilitator,
+        },
+    )
+
+
+@login_required
+@require_GET
+def comment_updates(request: HtmxHttpRequest, group_slug: str, position: int):
+    """Polled every 15 s: others' new comments since `after`, as out-of-band swaps.
+
+    Unchanged threads cost one aggregate query and answer 304 (ETag) or 204.
+    """
+    membership = membership_or_404(request, group_slug)
+    passage = group_passage_or_404(membership, position)
+    try:
+        after = int(request.GET.get("after", "0"))
+    except ValueError:
+        after = 0
+    version = selectors.thread_version(group_id=membership.group_id, passage_id=passage.pk)
+    # What the answer contains depends on the reader and on `after`, so they are in the tag.
+    etag = f'"{version.tag}/{request.user.pk}/{after}"'
+    if request.headers.get("If-None-Match") == etag:
+        response = HttpResponse(status=304)
+        response["ETag"] = etag
+        return response
+    if version.last_id <= after:
+        # Nothing newer than what the page has: answer without building the thread.
+        response = HttpResponse(status=204)
+        response["ETag"] = etag
+        patch_cache_control(response, no_cache=True, private=True)
+        return response
+    thread = selectors.passage_thread(membership=membership, passage=passage, last_seen=None)
+    new_nodes = [
+        node
+        for pk, node in sorted(thread.by_id.items())
+        if pk > after
+        and node.comment.author_id != request.user.pk
+        and node.show_body
+        and (node.comment.parent_id is None or node.comment.parent_id in thread.by_id)
+    ]
+    if not new_nodes:
+        response = HttpResponse(status=204)
+    else:
+        for node in new_nodes:
+            node.is_new = True
+            node.children = []
+        response = render(
+            request,
+            "discussions/_updates.html",
+            {
+                "new_nodes": new_nodes,
+                "after": thread.last_comment_id,
+                "comment_count": thread.visible_count,
+                "poll_seconds": settings.DISCUSSION_POLL_SECONDS,
+                "membership": membership,
+                "group": membership.group,
+                "passage": passage,
+                "can_moderate": membership.is_facilitator,
+            },
+        )
+    response["ETag"] = etag
+    patch_cache_control(response, no_cache=True, private=True)
+    return response

@@ -1,0 +1,86 @@
+"""What the discussion views share: scoped lookups, URLs, errors, one comment re-rendered."""
+
+from collections.abc import Callable
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, render
+
+from discussions import selectors
+from discussions.models import Comment
+from groups.access import membership_or_404
+from groups.models import Membership
+from reading.models import Passage
+
+
+def group_passage_or_404(membership: Membership, position: int) -> Passage:
+    return get_object_or_404(
+        Passage.objects.select_related("text"), text_id=membership.group.text_id, position=position
+    )
+
+
+def comment_or_404(membership: Membership, comment_pk: int) -> Comment:
+    """A comment of the member's group that they may read (groups.permissions); else 404."""
+    comment = get_object_or_404(
+        Comment.objects.select_related(
+            "author", "passage__text", "group", "parent__author", "question"
+        ),
+        pk=comment_pk,
+        group_id=membership.group_id,
+    )
+    if not selectors.may_read(membership, comment):
+        raise Http404("No such comment.")
+    return comment
+
+
+def comment_permitted(
+    request, group_slug: str, comment_pk: int, predicate: Callable[..., bool], message: str
+) -> tuple[Membership, Comment]:
+    """The member's membership and a comment they may read, provided the rule allows
+    acting on it (403 otherwise)."""
+    membership = membership_or_404(request, group_slug)
+    comment = comment_or_404(membership, comment_pk)
+    if not predicate(membership, comment):
+        raise PermissionDenied(message)
+    return membership, comment
+
+
+def discussion_url(comment: Comment, anchor: str = "") -> str:
+    """Where a comment lives: its passage in its group's discussion."""
+    return comment.group.passage_url(comment.passage.position, anchor)
+
+
+def add_form_errors(form, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, errors in error.message_dict.items():
+            for message in errors:
+                form.add_error(field if field in form.fields else None, message)
+    else:
+        for message in error.messages:
+            form.add_error(None, message)
+
+
+def render_comment(
+    request, membership: Membership, comment: Comment, template="discussions/_comment.html"
+):
+    """One comment as it now stands in its thread, for an htmx swap; reads only that
+    thread, so it costs the same on a quiet passage and a busy one."""
+    node = selectors.comment_node(membership=membership, comment=comment)
+    if node is None:
+        return HttpResponse("")  # deleted outright: htmx removes the element
+    return render(
+        request,
+        template,
+        {
+            "node": node,
+            "membership": membership,
+            "group": membership.group,
+            "can_moderate": membership.is_facilitator,
+            # The discussion's heading count, refreshed out of band (not for answer threads).
+            "comment_count": (
+                None
+                if comment.in_answer_thread
+                else selectors.discussion_count(membership=membership, passage=comment.passage)
+            ),
+        },
+    )
