@@ -78,3 +78,42 @@ def test_bench_passage_page_and_poll_by_discussion_size(client, essay, capsys):
                 f" | {q_time * 1000:>6.1f} ms {q_queries:>2} q"
             )
     assert len({page[1] for _, page, _ in rows}) == 1, "passage page queries grew with the thread"
+
+
+def measure_post(client, url, data):
+    timings = []
+    for _ in range(RUNS):
+        with CaptureQueriesContext(connection) as queries:
+            started = time.perf_counter()
+            response = client.post(url, data, headers={"HX-Request": "true"})
+            timings.append(time.perf_counter() - started)
+        assert response.status_code == 200
+    return statistics.median(timings), len(queries)
+
+
+def test_bench_single_comment_actions_by_discussion_size(client, essay, capsys):
+    """Helpful toggle and edit (htmx) on one comment while the passage's discussion grows:
+    they read one thread, so their cost should stay flat."""
+    authors = [make_user(f"actor{n}") for n in range(5)]
+    group = make_group(essay, facilitator=authors[0], members=authors[1:])
+    passage = essay.passages.get(position=4)
+    client.force_login(authors[0])
+    rows = []
+    for size in (1, 1_000, 5_000):
+        grow(group, passage, authors, size)
+        # A fresh one-comment thread each time: the passage grows, the thread does not.
+        target = Comment.objects.create(
+            group=group, passage=passage, author=authors[1], body="Target", body_html="<p>T</p>"
+        )
+        helpful_url = f"/groups/{group.slug}/comments/{target.pk}/helpful/"
+        on = measure_post(client, helpful_url, {"on": "1"})
+        off = measure_post(client, helpful_url, {"on": "0"})
+        rows.append((size, on, off))
+    with capsys.disabled():
+        print("\ncomments | helpful on (htmx): median ms, queries | helpful off")
+        for size, (on_time, on_queries), (off_time, off_queries) in rows:
+            print(
+                f"{size:>8} | {on_time * 1000:>8.1f} ms {on_queries:>3} q"
+                f" | {off_time * 1000:>8.1f} ms {off_queries:>3} q"
+            )
+    assert len({on[1] for _, on, _ in rows}) == 1, "helpful toggle queries grew with the passage"
