@@ -37,6 +37,7 @@ class Node:
     show_body: bool = True
     placeholder: str = ""
     detached: bool = False
+    parent: "Node | None" = None
 
     @property
     def indent(self) -> int:
@@ -60,7 +61,7 @@ class Node:
 
     @property
     def parent_author(self):
-        parent = getattr(self.comment, "parent_node", None)
+        parent = self.parent
         # A hidden or deleted parent keeps its author to itself.
         return parent.comment.author if parent and parent.show_body else None
 
@@ -135,7 +136,7 @@ def build_thread(
         if parent is None:
             roots.append(node)
         else:
-            node.comment.parent_node = parent
+            node.parent = parent
             parent.children.append(node)
 
     def prune(children: list[Node]) -> list[Node]:
@@ -291,6 +292,14 @@ class QuestionView:
     state: str  # "answered", "overdue", "closed", "unanswered" or "facilitating"
 
 
+@dataclass(frozen=True)
+class QuestionRow:
+    """A question in the group's list, with how many members have answered it."""
+
+    question: Question
+    answered_by: int
+
+
 def question_state(question: Question, answered: bool, now: datetime) -> str:
     if answered:
         return "answered"
@@ -412,7 +421,6 @@ def questions_for_user(*, user, now=None) -> dict[str, list[Question]]:
     }
     for question in questions:
         state = question_state(question, question.answered, now)
-        question.state = state
         if state == "unanswered":
             due = question.due
             state = "due_soon" if due is not None and due - now <= DUE_SOON else "open"

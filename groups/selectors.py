@@ -34,6 +34,16 @@ def upcoming_meetings_prefetch(now=None) -> Prefetch:
     return Prefetch("meetings", queryset=Meeting.objects.upcoming(now), to_attr="upcoming_meetings")
 
 
+@dataclass(frozen=True)
+class GroupRow:
+    """One of the reader's groups, as the home and contents pages list it."""
+
+    group: StudyGroup
+    my_role: str
+    member_count: int
+    next_meeting: Meeting | None
+
+
 def groups_for_user(*, user, text: Text | None = None):
     """The user's shared groups (not notebooks), each with its next meeting and role."""
     if not user.is_authenticated:
@@ -58,10 +68,15 @@ def groups_for_user(*, user, text: Text | None = None):
     )
     if text is not None:
         groups = groups.filter(text=text)
-    groups = list(groups)
-    for group in groups:
-        group.next_meeting = group.upcoming_meetings[0] if group.upcoming_meetings else None
-    return groups
+    return [
+        GroupRow(
+            group=group,
+            my_role=group.my_role,
+            member_count=group.member_count,
+            next_meeting=group.upcoming_meetings[0] if group.upcoming_meetings else None,
+        )
+        for group in groups
+    ]
 
 
 def group_members_with_progress(*, group: StudyGroup, meeting: Meeting | None = None):

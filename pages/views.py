@@ -25,16 +25,15 @@ def home(request: HtmxHttpRequest):
 @require_GET
 def text_detail(request: HtmxHttpRequest, text_slug: str):
     text = get_object_or_404(Text, slug=text_slug)
-    passages = list(text.passages.with_read_state(request.user).order_by("position"))
     progress = selectors.text_progress(user=request.user, text=text)
     choices = group_choices(request, text)
     membership = selected_group(request, text, choices)
-    if membership is not None:
-        new_counts = new_comment_counts(
-            user=request.user, group_id=membership.group_id, text_id=text.pk
-        )
-        for passage in passages:
-            passage.new_comments = new_counts.get(passage.position, 0)
+    new_counts = (
+        new_comment_counts(user=request.user, group_id=membership.group_id, text_id=text.pk)
+        if membership is not None
+        else None
+    )
+    passages = selectors.contents_rows(user=request.user, text=text, new_counts=new_counts)
     return render(
         request,
         "pages/text_detail.html",

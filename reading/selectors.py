@@ -29,6 +29,16 @@ def text_progress(*, user, text: Text) -> Progress | None:
     return Progress(read=read, total=total)
 
 
+@dataclass(frozen=True)
+class TextRow:
+    """A text on the home page with the reader's progress (None when anonymous)."""
+
+    text: Text
+    passage_count: int
+    progress: Progress | None
+    first_unread_position: int | None
+
+
 def texts_with_progress(*, user):
     texts = Text.objects.annotate(passage_count=Count("passages", distinct=True))
     if user.is_authenticated:
@@ -48,15 +58,41 @@ def texts_with_progress(*, user):
         texts = texts.annotate(
             read_count=Subquery(read_count), first_unread_position=Subquery(first_unread)
         )
-    result = []
-    for text in texts:
-        text.progress = (
-            Progress(read=text.read_count or 0, total=text.passage_count)
-            if user.is_authenticated
-            else None
+    return [
+        TextRow(
+            text=text,
+            passage_count=text.passage_count,
+            progress=(
+                Progress(read=text.read_count or 0, total=text.passage_count)
+                if user.is_authenticated
+                else None
+            ),
+            first_unread_position=getattr(text, "first_unread_position", None),
         )
-        result.append(text)
-    return result
+        for text in texts
+    ]
+
+
+@dataclass(frozen=True)
+class PassageRow:
+    """A line of a text's contents: the passage, whether the reader has read it, and
+    how many comments are new to them in the selected group."""
+
+    passage: Passage
+    is_read: bool
+    new_comments: int = 0
+
+
+def contents_rows(*, user, text: Text, new_counts: dict[int, int] | None = None):
+    new_counts = new_counts or {}
+    return [
+        PassageRow(
+            passage=passage,
+            is_read=passage.is_read,
+            new_comments=new_counts.get(passage.position, 0),
+        )
+        for passage in text.passages.with_read_state(user).order_by("position")
+    ]
 
 
 def first_unread_passage(*, user, text: Text) -> Passage | None:

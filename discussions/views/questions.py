@@ -43,20 +43,21 @@ def question_list(request: HtmxHttpRequest, group_slug: str):
     """The group's questions; facilitators also see each member's outstanding ones."""
     membership = membership_or_404(request, group_slug)
     rows, questions = selectors.member_outstanding(group=membership.group)
-    answered_counts = {
+    question_rows = [
         # Not "not outstanding": a closed question is outstanding for nobody.
-        question.pk: sum(1 for row in rows if question.pk in row["answered"])
+        selectors.QuestionRow(
+            question=question,
+            answered_by=sum(1 for row in rows if question.pk in row["answered"]),
+        )
         for question in questions
-    }
-    for question in questions:
-        question.answered_by = answered_counts[question.pk]
+    ]
     return render(
         request,
         "discussions/question_list.html",
         {
             "membership": membership,
             "group": membership.group,
-            "questions": questions,
+            "question_rows": question_rows,
             "member_rows": rows if permissions.may_see_progress_of_members(membership) else [],
             "member_count": len(rows),
         },

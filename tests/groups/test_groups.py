@@ -192,7 +192,7 @@ def test_home_page_lists_groups_with_member_count_and_role(client, essay, group,
     client.force_login(member)
     response = client.get(reverse("home"))
     content = response.content.decode()
-    assert [(g.name, g.member_count, g.my_role) for g in response.context["groups"]] == [
+    assert [(g.group.name, g.member_count, g.my_role) for g in response.context["groups"]] == [
         ("Evening readers", 3, "member"),
         ("Reading circle", 2, "member"),
     ]
