@@ -61,7 +61,7 @@ def group_choices(request, text: Text) -> list[Membership]:
         return []
     return list(
         Membership.objects.filter(user=request.user, group__text=text)
-        .select_related("group", "user")
+        .select_related("group__text", "user")
         .order_by("group__notebook_owner", "group__name")
     )
 
@@ -82,7 +82,7 @@ def selected_group(request, text: Text, choices: list[Membership]) -> Membership
         membership = min(shared, key=lambda m: (m.joined_at, m.pk), default=None)
     if membership is None:
         notebook = group_services.notebook_for(reader=request.user, text=text)
-        membership = Membership.objects.select_related("group", "user").get(
+        membership = Membership.objects.select_related("group__text", "user").get(
             group=notebook, user=request.user
         )
         choices.append(membership)

@@ -17,7 +17,7 @@ def notification_list(request: HtmxHttpRequest):
     notifications = Notification.objects.for_reader(request.user).select_related(
         "actor",
         "comment__passage__text",
-        "comment__group",
+        "comment__group__text",
         "question__group",
         "question__meeting",
     )[:100]
