@@ -51,7 +51,9 @@ def comment_create(request: HtmxHttpRequest, group_slug: str, position: int):
             add_form_errors(form, error)
         else:
             if request.htmx:
-                response = render_comment(request, membership, comment, "discussions/_posted.html")
+                response = render_comment(
+                    request, membership, comment, "discussions/discussion.html#posted"
+                )
                 return trigger_client_event(response, "comment-posted")
             messages.success(request, "Your comment is posted.")
             return redirect(discussion_url(comment, f"comment-{comment.pk}"))
@@ -62,7 +64,7 @@ def comment_create(request: HtmxHttpRequest, group_slug: str, position: int):
     if request.htmx:
         response = render(
             request,
-            "discussions/_comment_form.html",
+            "discussions/discussion.html#comment-form",
             {"comment_form": form, "group": membership.group, "passage": passage},
         )
         return reswap(retarget(response, "#comment-form"), "outerHTML")
@@ -102,7 +104,7 @@ def _render_reply_page(request, membership, parent_pk, form, status=200):
     except (TypeError, ValueError):
         raise Http404("No such comment.") from None
     parent = comment_or_404(membership, parent_pk)
-    template = "discussions/_reply_form.html" if request.htmx else "discussions/reply.html"
+    template = "discussions/reply.html#reply-form" if request.htmx else "discussions/reply.html"
     response = render(
         request,
         template,
@@ -146,7 +148,7 @@ def comment_thread(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
     if request.htmx and request.GET.get("part") == "replies":
         return render(
             request,
-            "discussions/_replies.html",
+            "discussions/discussion.html#replies",
             {**context, "children": node.children[selectors.REPLIES_SHOWN :], "parent_node": node},
         )
     if request.htmx:
@@ -171,7 +173,7 @@ def comment_edit(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
                 return render_comment(request, membership, comment)
             messages.success(request, "Your comment is updated.")
             return redirect(discussion_url(comment, f"comment-{comment.pk}"))
-    template = "discussions/_edit_form.html" if request.htmx else "discussions/edit.html"
+    template = "discussions/edit.html#edit-form" if request.htmx else "discussions/edit.html"
     return render(request, template, {"form": form, "comment": comment, "group": membership.group})
 
 
@@ -223,7 +225,7 @@ def comment_hide(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
             request, "The comment is hidden from members; its author sees your reason."
         )
         return redirect(discussion_url(comment, f"comment-{comment.pk}"))
-    template = "discussions/_hide_form.html" if request.htmx else "discussions/hide.html"
+    template = "discussions/hide.html#hide-form" if request.htmx else "discussions/hide.html"
     return render(request, template, {"form": form, "comment": comment, "group": membership.group})
 
 
@@ -270,7 +272,7 @@ def thread_more(request: HtmxHttpRequest, group_slug: str, position: int):
     start = max(0, shown - selectors.THREADS_PER_PAGE)
     return render(
         request,
-        "discussions/_more_threads.html",
+        "discussions/discussion.html#more-threads",
         {
             "threads": thread.roots[start:shown],
             "more_threads": max(0, len(thread.roots) - shown),
@@ -326,7 +328,7 @@ def comment_updates(request: HtmxHttpRequest, group_slug: str, position: int):
             node.children = []
         response = render(
             request,
-            "discussions/_updates.html",
+            "discussions/discussion.html#updates",
             {
                 "new_nodes": new_nodes,
                 "after": thread.last_comment_id,

@@ -148,12 +148,12 @@ def answer_save(request: HtmxHttpRequest, group_slug: str, question_pk: int):
         else:
             if request.htmx:
                 context = _question_context(request, membership, question)
-                return render(request, "discussions/_question.html", context)
+                return render(request, "discussions/question_detail.html#question", context)
             messages.success(request, "Your answer is saved.")
             return redirect(f"{question.get_absolute_url()}#answers")
     context = _question_context(request, membership, question, answer_form=form)
     if request.htmx:
-        return render(request, "discussions/_question.html", context)
+        return render(request, "discussions/question_detail.html#question", context)
     return render(request, "discussions/question_detail.html", context, status=422)
 
 
