@@ -28,7 +28,6 @@ def discussion_context(request, membership, passage, *, comment_form=None, shown
         "shown": shown,
         "comment_form": comment_form or CommentForm(),
         "passage_html": selectors.highlighted_body(passage, thread),
-        "can_moderate": membership.is_facilitator,
         "poll_seconds": settings.DISCUSSION_POLL_SECONDS,
         "questions": selectors.passage_questions(membership=membership, passage=passage),
         "comment_count": thread.visible_count,

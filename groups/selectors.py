@@ -121,6 +121,7 @@ class GroupPage:
     invitation_valid: bool
     may_manage: bool
     may_leave: bool
+    may_see_progress: bool  # who has answered what
     sole_facilitator: bool  # the group has just one facilitator
 
     @property
@@ -168,5 +169,6 @@ def group_page(*, membership: Membership, now: datetime | None = None) -> GroupP
         invitation_valid=invitation_is_valid(group, now),
         may_manage=permissions.may_manage_group(membership),
         may_leave=permissions.may_leave_group(membership),
+        may_see_progress=permissions.may_see_progress_of_members(membership),
         sole_facilitator=sum(1 for row in rows if row.is_facilitator) < 2,
     )

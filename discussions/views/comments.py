@@ -142,7 +142,6 @@ def comment_thread(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
         "node": node,
         "membership": membership,
         "group": membership.group,
-        "can_moderate": membership.is_facilitator,
         "expanded": True,
     }
     if request.htmx and request.GET.get("part") == "replies":
@@ -280,7 +279,6 @@ def thread_more(request: HtmxHttpRequest, group_slug: str, position: int):
             "membership": membership,
             "group": membership.group,
             "passage": passage,
-            "can_moderate": membership.is_facilitator,
         },
     )
 
@@ -337,7 +335,6 @@ def comment_updates(request: HtmxHttpRequest, group_slug: str, position: int):
                 "membership": membership,
                 "group": membership.group,
                 "passage": passage,
-                "can_moderate": membership.is_facilitator,
             },
         )
     response["ETag"] = etag

@@ -75,7 +75,6 @@ def render_comment(
             "node": node,
             "membership": membership,
             "group": membership.group,
-            "can_moderate": membership.is_facilitator,
             # The discussion's heading count, refreshed out of band (not for answer threads).
             "comment_count": (
                 None

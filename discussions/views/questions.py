@@ -113,7 +113,6 @@ def _question_context(request, membership, question: Question, answer_form=None)
         "group": membership.group,
         "passage": passage,
         "qv": view,
-        "can_moderate": membership.is_facilitator,
         "overview": (
             selectors.question_answer_overview(question=question)
             if permissions.may_see_progress_of_members(membership)
