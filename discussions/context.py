@@ -1,9 +1,19 @@
 """The discussion beside a passage, as template context for the passage page."""
 
+from dataclasses import dataclass
+
 from django.conf import settings
 
 from discussions import selectors, services
-from discussions.forms import CommentForm
+from discussions.forms import AnswerForm, CommentForm
+
+
+@dataclass(frozen=True)
+class QuestionBlock:
+    """A question beside the passage with the member's answer form."""
+
+    view: selectors.QuestionView
+    answer_form: AnswerForm
 
 
 def parse_shown(value) -> int:
@@ -29,6 +39,12 @@ def discussion_context(request, membership, passage, *, comment_form=None, shown
         "comment_form": comment_form or CommentForm(),
         "passage_html": selectors.highlighted_body(passage, thread),
         "poll_seconds": settings.DISCUSSION_POLL_SECONDS,
-        "questions": selectors.passage_questions(membership=membership, passage=passage),
+        "question_blocks": [
+            QuestionBlock(
+                view=view,
+                answer_form=AnswerForm(question_id=view.question.pk, my_answer=view.my_answer),
+            )
+            for view in selectors.passage_questions(membership=membership, passage=passage)
+        ],
         "comment_count": thread.visible_count,
     }

@@ -22,7 +22,7 @@ def _load(group) -> None:
     passages = {p.position: p for p in group.text.passages.all()}
     ada, ben, chloe = users["ada"], users["ben"], users["chloe"]
 
-    if not Comment.objects.filter(group=group, question__isnull=True).exists():
+    if not Comment.objects.discussion().filter(group=group).exists():
         opening = services.comment_create(
             author=ada,
             group=group,

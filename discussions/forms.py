@@ -3,7 +3,6 @@ from django import forms
 from discussions.models import (
     COMMENT_MAX_LENGTH,
     HIDE_REASON_MAX_LENGTH,
-    QUESTION_MAX_LENGTH,
     QUOTE_MAX_LENGTH,
     Comment,
     Question,
@@ -17,7 +16,7 @@ def _body_field(label="Your comment"):
         label=label,
         max_length=COMMENT_MAX_LENGTH,
         strip=True,
-        widget=forms.Textarea(attrs={"rows": 4, "maxlength": COMMENT_MAX_LENGTH}),
+        widget=forms.Textarea(attrs={"rows": 4}),
         help_text="Markdown: **bold**, *italic*, [links](https://…), > quotes. Mention a member with @username.",
         error_messages={
             "required": "Write something before posting.",
@@ -34,7 +33,6 @@ class CommentForm(forms.Form):
         required=False,
         max_length=QUOTE_MAX_LENGTH,
         help_text="Select words in the passage and choose “Comment on selection”, or paste them here.",
-        widget=forms.TextInput(attrs={"maxlength": QUOTE_MAX_LENGTH}),
     )
     quote_start = forms.IntegerField(
         required=False,
@@ -46,6 +44,17 @@ class CommentForm(forms.Form):
         },
     )
     parent = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+
+def prepare_reply_form(form: CommentForm, parent: Comment) -> CommentForm:
+    """A comment form shown as the reply to `parent`: its own ids beside the other
+    replies on the page, and a label naming whom it answers."""
+    form.auto_id = f"reply-%s-{parent.pk}"
+    form.initial.setdefault("parent", parent.pk)
+    author = parent.author.username if parent.author else "this comment"
+    form.fields["body"].label = f"Your reply to {author}"
+    form.fields["body"].widget.attrs["rows"] = 3
+    return form
 
 
 class CommentEditForm(forms.ModelForm):
@@ -60,7 +69,6 @@ class HideForm(forms.Form):
     reason = forms.CharField(
         label="Reason (shown to the author)",
         max_length=HIDE_REASON_MAX_LENGTH,
-        widget=forms.TextInput(attrs={"maxlength": HIDE_REASON_MAX_LENGTH}),
         error_messages={"required": "Give the author a reason."},
     )
 
@@ -99,7 +107,7 @@ class QuestionForm(PassageRangeFormMixin, forms.ModelForm):
             "answer_first": "Members see the others' answers only after answering; you always see them all.",
         }
         widgets = {
-            "body": forms.Textarea(attrs={"rows": 4, "maxlength": QUESTION_MAX_LENGTH}),
+            "body": forms.Textarea(attrs={"rows": 4}),
             "due_at": forms.DateTimeInput(
                 attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"
             ),
@@ -118,6 +126,15 @@ class QuestionForm(PassageRangeFormMixin, forms.ModelForm):
 
 class AnswerForm(forms.Form):
     body = _body_field("Your answer")
+
+    def __init__(self, *args, question_id: int, my_answer: Comment | None = None, **kwargs):
+        # One form per question on a passage page: ids of their own.
+        kwargs.setdefault("auto_id", f"answer-%s-{question_id}")
+        if my_answer is not None:
+            kwargs.setdefault("initial", {"body": my_answer.body})
+        super().__init__(*args, **kwargs)
+        self.fields["body"].label = "Edit your answer" if my_answer else "Your answer"
+        self.fields["body"].widget.attrs["rows"] = 3
 
 
 class QuestionDeleteForm(forms.Form):

@@ -232,15 +232,17 @@ class ThreadVersion(NamedTuple):
 
 def thread_version(*, group_id: int, passage_id: int) -> ThreadVersion:
     """A cheap fingerprint of a discussion, from one aggregate query."""
-    stats = Comment.objects.filter(
-        group_id=group_id, passage_id=passage_id, question__isnull=True
-    ).aggregate(
-        count=Count("pk"),
-        last_id=Coalesce(Max("pk"), Value(0)),
-        last_change=Max(Coalesce("edited_at", "created_at")),
-        last_deleted=Max("deleted_at"),
-        last_hidden=Max("hidden_at"),
-        last_pinned=Max("pinned_at"),
+    stats = (
+        Comment.objects.discussion()
+        .filter(group_id=group_id, passage_id=passage_id)
+        .aggregate(
+            count=Count("pk"),
+            last_id=Coalesce(Max("pk"), Value(0)),
+            last_change=Max(Coalesce("edited_at", "created_at")),
+            last_deleted=Max("deleted_at"),
+            last_hidden=Max("hidden_at"),
+            last_pinned=Max("pinned_at"),
+        )
     )
     parts = [str(stats["count"]), str(stats["last_id"])]
     for key in ("last_change", "last_deleted", "last_hidden", "last_pinned"):
@@ -312,9 +314,7 @@ def question_state(question: Question, answered: bool, now: datetime) -> str:
 
 
 def _questions_with_answer_state(queryset, user):
-    mine = Comment.objects.filter(
-        question=OuterRef("pk"), author=user, parent__isnull=True, deleted_at__isnull=True
-    )
+    mine = Comment.objects.answers().filter(question=OuterRef("pk"), author=user)
     return queryset.select_related("meeting", "group").annotate(
         answered=Exists(mine),
         answer_count=Count(
@@ -430,12 +430,7 @@ def questions_for_user(*, user, now=None) -> dict[str, list[Question]]:
 
 def question_answer_overview(*, question: Question):
     """Per member of the group: their answer to this question, or None."""
-    answers = {
-        c.author_id: c
-        for c in Comment.objects.filter(
-            question=question, parent__isnull=True, deleted_at__isnull=True
-        )
-    }
+    answers = {c.author_id: c for c in Comment.objects.answers().filter(question=question)}
     # Questions are assigned to members; facilitators ask them and are not listed.
     members = (
         Membership.objects.filter(group_id=question.group_id, role=Membership.Role.MEMBER)
@@ -450,9 +445,9 @@ def member_outstanding(*, group, now=None):
     now = now or timezone.now()
     questions = list(Question.objects.filter(group=group).select_related("meeting", "group"))
     answered = set(
-        Comment.objects.filter(
-            question__group=group, parent__isnull=True, deleted_at__isnull=True
-        ).values_list("question_id", "author_id")
+        Comment.objects.answers()
+        .filter(question__group=group)
+        .values_list("question_id", "author_id")
     )
     rows = []
     members = Membership.objects.filter(group=group, role=Membership.Role.MEMBER)

@@ -171,7 +171,7 @@ def comment_edit(*, editor, comment: Comment, body: str) -> Comment:
     if comment.is_deleted:
         raise ValidationError("A deleted comment cannot be edited.")
     _require_author(editor, comment)
-    if comment.question_id and comment.parent_id is None and comment.question.is_closed:
+    if comment.is_answer and comment.question.is_closed:
         raise QuestionClosed  # as answer_save: a closed question's answers are final
     if body != comment.body:
         comment.body = body
@@ -260,7 +260,7 @@ def comment_unhide(*, moderator, comment: Comment) -> Comment:
 def comment_pin(*, moderator, comment: Comment, pinned: bool) -> Comment:
     _require_moderator(moderator, comment.group_id)
     comment = _locked_comment(comment)
-    if comment.parent_id is not None or comment.question_id is not None:
+    if comment.parent_id is not None or comment.in_answer_thread:
         raise ValidationError("Only top-level comments of the discussion can be pinned.")
     comment.pinned_at = timezone.now() if pinned else None
     comment.save(update_fields=["pinned_at"])
@@ -438,9 +438,8 @@ def answer_save(*, author, question: Question, body: str) -> Comment:
                 raise QuestionClosed
             existing = (
                 Comment.objects.select_for_update()
-                .filter(
-                    question=question, author=author, parent__isnull=True, deleted_at__isnull=True
-                )
+                .answers()
+                .filter(question=question, author=author)
                 .first()
             )
             if existing is not None:
@@ -499,9 +498,7 @@ def question_due_reminders(*, now=None) -> int:
             )
             if locked is None:
                 continue
-            answered = Comment.objects.filter(
-                question=question, parent__isnull=True, deleted_at__isnull=True
-            ).values("author_id")
+            answered = Comment.objects.answers().filter(question=question).values("author_id")
             recipients = (
                 Membership.objects.filter(group_id=question.group_id, role=Membership.Role.MEMBER)
                 .exclude(user_id__in=answered)

@@ -28,7 +28,7 @@ class StudyGroupForm(forms.ModelForm):
     class Meta:
         model = StudyGroup
         fields = ("text", "name", "description")
-        widgets = {"description": forms.Textarea(attrs={"rows": 4, "maxlength": 1000})}
+        widgets = {"description": forms.Textarea(attrs={"rows": 4})}
         error_messages = {"name": {"required": "Give the group a name."}}
 
         help_texts = {
@@ -85,7 +85,7 @@ class MeetingForm(PassageRangeFormMixin, forms.ModelForm):
             "starts_at": forms.DateTimeInput(
                 attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"
             ),
-            "agenda": forms.Textarea(attrs={"rows": 4, "maxlength": 2000}),
+            "agenda": forms.Textarea(attrs={"rows": 4}),
         }
 
     def __init__(self, *args, group: StudyGroup, **kwargs):

@@ -13,7 +13,13 @@ from django_htmx.http import HttpResponseClientRedirect, reswap, retarget, trigg
 
 from discussions import selectors, services
 from discussions.context import parse_shown
-from discussions.forms import CommentEditForm, CommentForm, HideForm, ToggleForm
+from discussions.forms import (
+    CommentEditForm,
+    CommentForm,
+    HideForm,
+    ToggleForm,
+    prepare_reply_form,
+)
 from discussions.views.common import (
     add_form_errors,
     comment_or_404,
@@ -104,6 +110,7 @@ def _render_reply_page(request, membership, parent_pk, form, status=200):
     except (TypeError, ValueError):
         raise Http404("No such comment.") from None
     parent = comment_or_404(membership, parent_pk)
+    prepare_reply_form(form, parent)
     template = "discussions/reply.html#reply-form" if request.htmx else "discussions/reply.html"
     response = render(
         request,

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from discussions import selectors, services
 from discussions.forms import AnswerForm, MoveForm, QuestionDeleteForm, QuestionForm, ToggleForm
-from discussions.models import Question
+from discussions.models import Comment, Question
 from discussions.views.common import (
     add_form_errors,
     comment_permitted,
@@ -118,7 +118,7 @@ def _question_context(request, membership, question: Question, answer_form=None)
             if permissions.may_see_progress_of_members(membership)
             else None
         ),
-        "answer_form": answer_form,
+        "answer_form": answer_form or AnswerForm(question_id=question.pk, my_answer=view.my_answer),
     }
 
 
@@ -136,7 +136,7 @@ def question_detail(request: HtmxHttpRequest, group_slug: str, question_pk: int)
 def answer_save(request: HtmxHttpRequest, group_slug: str, question_pk: int):
     membership = membership_or_404(request, group_slug)
     question = _question_or_404(membership, question_pk)
-    form = AnswerForm(request.POST)
+    form = AnswerForm(request.POST, question_id=question.pk)
     if form.is_valid():
         try:
             services.answer_save(
@@ -195,7 +195,7 @@ def question_move(request: HtmxHttpRequest, group_slug: str, question_pk: int):
 def question_delete(request: HtmxHttpRequest, group_slug: str, question_pk: int):
     membership = membership_permitted(request, group_slug, permissions.may_manage_questions)
     question = _question_or_404(membership, question_pk)
-    answer_count = question.comments.filter(parent__isnull=True, deleted_at__isnull=True).count()
+    answer_count = Comment.objects.answers().filter(question=question).count()
     form = QuestionDeleteForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         if answer_count == 0 or form.cleaned_data["confirm"]:

@@ -138,7 +138,11 @@ def test_comment_reply_form_page_has_real_action_and_parent(
     response = member_client.get(comment_url(group, parent, "reply"))
 
     assertContains(response, f'action="{create_url(group)}"', count=1)
-    assertContains(response, f'<input type="hidden" name="parent" value="{parent.pk}">', count=1)
+    assertContains(
+        response,
+        f'<input type="hidden" name="parent" value="{parent.pk}" id="reply-parent-{parent.pk}">',
+        count=1,
+    )
     assertContains(response, "Your reply to facilitator", count=1)
 
 

@@ -820,7 +820,7 @@ def test_answer_save_again_edits_the_one_answer(member_client, facilitator, memb
     html = html_of(member_client, question.get_absolute_url())
     assert html.count('<span class="edited">edited') == 1
     assert "First try." not in html
-    assert ">Second *try*.</textarea>" in html
+    assert ">\nSecond *try*.</textarea>" in html
 
 
 def test_answer_save_with_invalid_body_shows_errors(member_client, facilitator, group):
