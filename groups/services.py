@@ -6,7 +6,8 @@ checking first.
 """
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -30,25 +31,50 @@ def group_create(*, creator, text: Text, name: str, description: str = "") -> St
     return group
 
 
+NOTEBOOK_NAME = "My notebook"
+NOTEBOOK_DESCRIPTION = "Your private notes on this text. Only you can see them."
+
+
+def notebooks_ensure(*, readers, texts) -> None:
+    """Every reader has a private notebook (a one-member group) for every text.
+
+    Called when a reader signs in and when a text is added, so that showing a page
+    never has to create one. Idempotent and safe under concurrency: the unique
+    constraints settle races (ON CONFLICT DO NOTHING)."""
+    readers, texts = list(readers), list(texts)
+    if not readers or not texts:
+        return
+    with transaction.atomic():
+        StudyGroup.objects.bulk_create(
+            [
+                StudyGroup(
+                    text=text,
+                    notebook_owner=reader,
+                    name=NOTEBOOK_NAME,
+                    description=NOTEBOOK_DESCRIPTION,
+                    slug=_unique_group_slug(f"notebook {reader.username}"),
+                )
+                for reader in readers
+                for text in texts
+            ],
+            ignore_conflicts=True,
+        )
+        owners_missing = StudyGroup.objects.filter(
+            notebook_owner__in=readers, text__in=texts
+        ).exclude(memberships__user_id=F("notebook_owner_id"))
+        Membership.objects.bulk_create(
+            [
+                Membership(group_id=pk, user_id=owner_id, role=Membership.Role.FACILITATOR)
+                for pk, owner_id in owners_missing.values_list("pk", "notebook_owner_id")
+            ],
+            ignore_conflicts=True,
+        )
+
+
 def notebook_for(*, reader, text: Text) -> StudyGroup:
-    """The reader's private notebook for a text, made on first use."""
-    try:
-        return StudyGroup.objects.get(notebook_owner=reader, text=text)
-    except StudyGroup.DoesNotExist:
-        pass
-    try:
-        with transaction.atomic():
-            group = StudyGroup.objects.create(
-                text=text,
-                notebook_owner=reader,
-                name="My notebook",
-                description="Your private notes on this text. Only you can see them.",
-                slug=_unique_group_slug(f"notebook {reader.username}"),
-            )
-            Membership.objects.create(group=group, user=reader, role=Membership.Role.FACILITATOR)
-            return group
-    except IntegrityError:
-        return StudyGroup.objects.get(notebook_owner=reader, text=text)
+    """The reader's private notebook for a text (made if it is missing)."""
+    notebooks_ensure(readers=[reader], texts=[text])
+    return StudyGroup.objects.get(notebook_owner=reader, text=text)
 
 
 class InvitationInvalid(Exception):

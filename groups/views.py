@@ -236,10 +236,18 @@ def meeting_cancel(request: HtmxHttpRequest, group_slug: str, meeting_pk: int):
 
 
 @login_required
-@require_GET
+@require_http_methods(["GET", "POST"])
 def notebook(request: HtmxHttpRequest, text_slug: str):
+    """The reader's private notebook for a text, opened at their first unread passage.
+
+    Notebooks are made when a reader signs in or a text is added; a GET only reads.
+    Should one be missing (a text added during this session), a POST makes it."""
     text = get_object_or_404(Text, slug=text_slug)
-    group = services.notebook_for(reader=request.user, text=text)
+    group = StudyGroup.objects.filter(notebook_owner=request.user, text=text).first()
+    if group is None:
+        if request.method != "POST":
+            return render(request, "groups/notebook_start.html", {"text": text})
+        group = services.notebook_for(reader=request.user, text=text)
     passage = (
         reading_selectors.first_unread_passage(user=request.user, text=text)
         or text.passages.first()

@@ -5,6 +5,7 @@ from pages import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("texts/<slug:text_slug>/", views.text_detail, name="text_detail"),
+    path("texts/<slug:text_slug>/group/", views.group_choose, name="group_choose"),
     path("texts/<slug:text_slug>/<int:position>/", views.passage_detail, name="passage_detail"),
     path(
         "texts/<slug:text_slug>/<int:position>/progress/",

@@ -1,4 +1,5 @@
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -7,8 +8,8 @@ from django.views.decorators.http import require_GET, require_POST
 from discussions.context import discussion_context
 from discussions.selectors import new_comment_counts
 from groups import selectors as group_selectors
-from groups import services as group_services
 from groups.models import Membership
+from pages.forms import GroupChoiceForm
 from reading import selectors, services
 from reading.forms import ProgressForm
 from reading.models import Passage, Text
@@ -66,29 +67,43 @@ def group_choices(request, text: Text) -> list[Membership]:
     )
 
 
+def _group_session_key(text: Text) -> str:
+    return f"group-for-text-{text.pk}"
+
+
 def selected_group(request, text: Text, choices: list[Membership]) -> Membership | None:
     """The membership whose group's content this reader sees beside the text.
 
-    Chosen by ?group=<slug>, remembered per text in the session; a reader who
-    belongs to no group sees their private notebook. `choices` is group_choices().
+    ?group=<slug> shows that group for this page; otherwise the group the reader
+    chose with the switcher (remembered per text by `group_choose`); otherwise their
+    first shared group, else their private notebook. Reads only: showing a page
+    changes nothing. `choices` is group_choices().
     """
     if not request.user.is_authenticated:
         return None
-    session_key = f"group-for-text-{text.pk}"
-    wanted = slug_or_none(request.GET.get("group")) or request.session.get(session_key)
+    wanted = slug_or_none(request.GET.get("group")) or request.session.get(_group_session_key(text))
     membership = next((m for m in choices if m.group.slug == wanted), None) if wanted else None
     if membership is None:
         shared = [m for m in choices if not m.group.is_notebook]
-        membership = min(shared, key=lambda m: (m.joined_at, m.pk), default=None)
-    if membership is None:
-        notebook = group_services.notebook_for(reader=request.user, text=text)
-        membership = Membership.objects.select_related("group__text", "user").get(
-            group=notebook, user=request.user
+        notebooks = [m for m in choices if m.group.is_notebook]
+        membership = min(shared, key=lambda m: (m.joined_at, m.pk), default=None) or next(
+            iter(notebooks), None
         )
-        choices.append(membership)
-    if request.session.get(session_key) != membership.group.slug:
-        request.session[session_key] = membership.group.slug
     return membership
+
+
+@login_required
+@require_POST
+def group_choose(request: HtmxHttpRequest, text_slug: str):
+    """The group switcher: remember which group's discussion to show beside a text."""
+    text = get_object_or_404(Text, slug=text_slug)
+    choices = group_choices(request, text)
+    form = GroupChoiceForm(request.POST, choices=choices)
+    if form.is_valid():
+        request.session[_group_session_key(text)] = form.cleaned_data["group"]
+    else:
+        messages.error(request, "Choose one of your groups reading this text.")
+    return redirect(safe_next(request, text.get_absolute_url()))
 
 
 @require_GET
@@ -116,6 +131,12 @@ def render_passage_page(request, passage: Passage, *, membership=None, discussio
             membership.group.meetings.upcoming(timezone.now()).first() if membership else None
         ),
         "group_choices": choices,
+        # A group opened by its link stays beside the text from passage to passage.
+        "group_query": (
+            f"?group={membership.group.slug}"
+            if membership and request.GET.get("group") == membership.group.slug
+            else ""
+        ),
     }
     context.update(_progress_context(request, passage))
     if membership is not None:

@@ -116,7 +116,7 @@ def test_group_create_without_name_shows_error(client, essay, reader):
     response = client.post(reverse("group_create"), {"text": essay.pk, "name": "   "})
     assert response.status_code == 200
     assert response.context["form"].errors == {"name": ["Give the group a name."]}
-    assert StudyGroup.objects.count() == 0
+    assert StudyGroup.objects.shared().count() == 0
 
 
 def test_group_create_name_over_80_characters_shows_error(client, essay, reader):
@@ -126,14 +126,14 @@ def test_group_create_name_over_80_characters_shows_error(client, essay, reader)
     assert response.context["form"].errors == {
         "name": ["Ensure this value has at most 80 characters (it has 81)."]
     }
-    assert StudyGroup.objects.count() == 0
+    assert StudyGroup.objects.shared().count() == 0
 
 
 def test_group_create_name_of_80_characters_is_accepted(client, essay, reader):
     client.force_login(reader)
     response = client.post(reverse("group_create"), {"text": essay.pk, "name": "n" * 80})
     assert response.status_code == 302
-    assert list(StudyGroup.objects.values_list("name", flat=True)) == ["n" * 80]
+    assert list(StudyGroup.objects.shared().values_list("name", flat=True)) == ["n" * 80]
 
 
 def test_group_create_description_over_1000_characters_shows_error(client, essay, reader):
@@ -145,7 +145,7 @@ def test_group_create_description_over_1000_characters_shows_error(client, essay
     assert response.context["form"].errors == {
         "description": ["Ensure this value has at most 1000 characters (it has 1001)."]
     }
-    assert StudyGroup.objects.count() == 0
+    assert StudyGroup.objects.shared().count() == 0
 
 
 def test_group_create_escapes_html_in_name_and_description(client, essay, reader):
@@ -879,9 +879,53 @@ def test_passage_page_switches_group_by_query(client, essay, group, member):
     assert '<h2 id="group-heading">Evening readers</h2>' in content
     assert f'<option value="{evening.slug}" selected>Evening readers</option>' in content
 
-    # The choice is remembered for the text.
+    # A link with ?group= shows that group and keeps it on the pager, but remembers nothing.
+    assert f'href="{reverse("passage_detail", args=[essay.slug, 4])}?group={evening.slug}"' in content
+    response = client.get(reverse("passage_detail", args=[essay.slug, 4]))
+    assert response.context["group"] == group
+
+    # The switcher (a POST) remembers the choice for the text.
+    response = client.post(
+        reverse("group_choose", args=[essay.slug]),
+        {"group": evening.slug, "next": passage_url},
+    )
+    assert (response.status_code, response["Location"]) == (302, passage_url)
     response = client.get(reverse("passage_detail", args=[essay.slug, 4]))
     assert response.context["group"] == evening
+
+
+def test_group_choose_refuses_a_group_the_reader_is_not_in(client, essay, group, member):
+    secret = make_group(essay, name="Secret society")
+    client.force_login(member)
+    passage_url = reverse("passage_detail", args=[essay.slug, 3])
+    response = client.post(
+        reverse("group_choose", args=[essay.slug]), {"group": secret.slug, "next": passage_url}
+    )
+    assert response.status_code == 302
+    assert messages_of(response) == ["Choose one of your groups reading this text."]
+    assert client.get(passage_url).context["group"] == group
+
+
+def test_passage_page_get_writes_nothing(client, essay, group, member):
+    """Showing a page changes nothing: no notebook made, no session key set."""
+    client.force_login(member)
+    session_before = dict(client.session.items())
+    groups_before = StudyGroup.objects.count()
+    client.get(reverse("passage_detail", args=[essay.slug, 3]) + f"?group={group.slug}")
+    client.get(reverse("text_detail", args=[essay.slug]))
+    assert dict(client.session.items()) == session_before
+    assert StudyGroup.objects.count() == groups_before
+
+
+def test_notebooks_are_made_at_sign_in_and_for_new_texts(client, essay, reader, outsider):
+    client.force_login(reader)
+    assert StudyGroup.objects.filter(notebook_owner=reader, text=essay).count() == 1
+    text = make_text(passages=2)
+    owners = set(
+        StudyGroup.objects.filter(text=text).values_list("notebook_owner__username", flat=True)
+    )
+    assert {"reader", "outsider"} <= owners
+    assert Membership.objects.filter(group__text=text, user=reader).count() == 1
 
 
 def test_passage_page_ignores_group_the_reader_is_not_in(client, essay, group, member):

@@ -482,7 +482,7 @@ def test_notebook_anonymous_redirects_to_login(client, essay):
 
     assert response.status_code == 302
     assert response["Location"] == f"/accounts/login/?next={ESSAY_URL}notebook/"
-    assert StudyGroup.objects.count() == 0
+    assert StudyGroup.objects.shared().count() == 0
 
 
 def test_notebook_redirects_to_first_unread_passage_in_notebook(reader_client, reader, essay):
