@@ -1,6 +1,6 @@
 """Reads for discussions: one query for a passage's comments, the tree built in Python."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
@@ -193,6 +193,33 @@ def passage_thread(*, membership: Membership, passage: Passage, last_seen=None) 
         passage=passage,
         comments=comments_for(membership=membership, passage=passage),
         last_seen=last_seen,
+    )
+
+
+@dataclass(frozen=True)
+class PollDiff:
+    """What an open passage page lacks: others' comments newer than `after`, each
+    alone (its replies arrive as their own nodes), with the discussion's new state."""
+
+    new_nodes: list[Node]
+    last_comment_id: int
+    comment_count: int
+
+
+def poll_diff(*, membership: Membership, passage: Passage, after: int) -> PollDiff:
+    thread = passage_thread(membership=membership, passage=passage, last_seen=None)
+    new_nodes = [
+        replace(node, is_new=True, children=[])
+        for pk, node in sorted(thread.by_id.items())
+        if pk > after
+        and node.comment.author_id != membership.user_id
+        and node.show_body
+        and (node.comment.parent_id is None or node.comment.parent_id in thread.by_id)
+    ]
+    return PollDiff(
+        new_nodes=new_nodes,
+        last_comment_id=thread.last_comment_id,
+        comment_count=thread.visible_count,
     )
 
 

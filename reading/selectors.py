@@ -95,6 +95,10 @@ def contents_rows(*, user, text: Text, new_counts: dict[int, int] | None = None)
     ]
 
 
+def is_read(*, user, passage: Passage) -> bool:
+    return user.is_authenticated and passage.progress.filter(reader=user).exists()
+
+
 def first_unread_passage(*, user, text: Text) -> Passage | None:
     passages = text.passages.order_by("position")
     if user.is_authenticated:

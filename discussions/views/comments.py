@@ -316,28 +316,17 @@ def comment_updates(request: HtmxHttpRequest, group_slug: str, position: int):
         response["ETag"] = etag
         patch_cache_control(response, no_cache=True, private=True)
         return response
-    thread = selectors.passage_thread(membership=membership, passage=passage, last_seen=None)
-    new_nodes = [
-        node
-        for pk, node in sorted(thread.by_id.items())
-        if pk > after
-        and node.comment.author_id != request.user.pk
-        and node.show_body
-        and (node.comment.parent_id is None or node.comment.parent_id in thread.by_id)
-    ]
-    if not new_nodes:
+    diff = selectors.poll_diff(membership=membership, passage=passage, after=after)
+    if not diff.new_nodes:
         response = HttpResponse(status=204)
     else:
-        for node in new_nodes:
-            node.is_new = True
-            node.children = []
         response = render(
             request,
             "discussions/discussion.html#updates",
             {
-                "new_nodes": new_nodes,
-                "after": thread.last_comment_id,
-                "comment_count": thread.visible_count,
+                "new_nodes": diff.new_nodes,
+                "after": diff.last_comment_id,
+                "comment_count": diff.comment_count,
                 "poll_seconds": settings.DISCUSSION_POLL_SECONDS,
                 "membership": membership,
                 "group": membership.group,
