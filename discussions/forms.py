@@ -9,6 +9,7 @@ from discussions.models import (
 )
 from groups.models import Meeting
 from reading.forms import PassageRangeFormMixin
+from sectstudy.dates import DATETIME_LOCAL, BoundedDateTimeField
 
 
 def _body_field(label="Your comment"):
@@ -93,6 +94,7 @@ class QuestionForm(PassageRangeFormMixin, forms.ModelForm):
     class Meta:
         model = Question
         fields = ("body", "first_position", "last_position", "due_at", "meeting", "answer_first")
+        field_classes = {"due_at": BoundedDateTimeField}
         labels = {
             "body": "Question",
             "first_position": "On passage",
@@ -108,9 +110,7 @@ class QuestionForm(PassageRangeFormMixin, forms.ModelForm):
         }
         widgets = {
             "body": forms.Textarea(attrs={"rows": 4}),
-            "due_at": forms.DateTimeInput(
-                attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"
-            ),
+            "due_at": forms.DateTimeInput(attrs=DATETIME_LOCAL, format="%Y-%m-%dT%H:%M"),
         }
 
     def __init__(self, *args, group, **kwargs):

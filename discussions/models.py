@@ -7,6 +7,7 @@ from django.utils.safestring import mark_safe
 from groups import permissions
 from groups.models import Meeting, StudyGroup
 from reading.models import Passage, PassageRange
+from sectstudy.dates import in_range_condition
 
 COMMENT_MAX_LENGTH = 10_000
 QUESTION_MAX_LENGTH = 5_000
@@ -53,8 +54,15 @@ class Question(PassageRange):
 
     objects = QuestionQuerySet.as_manager()
 
-    class Meta(PassageRange.Meta):
+    class Meta:
         ordering = ["first_position", "order", "pk"]
+        constraints = [
+            *PassageRange.Meta.constraints,
+            models.CheckConstraint(
+                condition=in_range_condition("due_at", nullable=True),
+                name="question_due_in_range",
+            ),
+        ]
 
     def __str__(self):
         return self.body[:60]

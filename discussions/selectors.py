@@ -505,9 +505,14 @@ def has_answered(membership: Membership, question_id: int) -> bool:
     )
 
 
-def may_read(membership: Membership | None, comment: Comment) -> bool:
+def may_read(
+    membership: Membership | None, comment: Comment, *, answered: bool | None = None
+) -> bool:
     """Whether this member may read a comment or answer (and be told about it): the
-    group, hidden-comment and answer-first rules of groups.permissions together."""
+    group, hidden-comment and answer-first rules of groups.permissions together.
+
+    `answered` (has the member answered the comment's question) is looked up unless
+    the caller already knows it."""
     if not permissions.may_view_group(membership) or comment.group_id != membership.group_id:
         return False
     if comment.is_hidden and not permissions.may_see_hidden_comment(membership, comment):
@@ -515,8 +520,40 @@ def may_read(membership: Membership | None, comment: Comment) -> bool:
     if comment.question_id is None:
         return True
     question = comment.question
-    answered = question.answer_first and has_answered(membership, question.pk)
+    if answered is None:
+        answered = question.answer_first and has_answered(membership, question.pk)
     return permissions.may_see_answers(membership, question, answered=answered)
+
+
+def notifications_for(*, user, limit: int = 100) -> list[Notification]:
+    """The reader's latest notifications, leaving out any about writing they may no
+    longer read (hidden since, or an answer under "answer first"); three queries."""
+    notifications = list(
+        Notification.objects.for_reader(user).select_related(
+            "actor",
+            "comment__passage__text",
+            "comment__group__text",
+            "comment__question",
+            "question__group",
+            "question__meeting",
+        )[:limit]
+    )
+    memberships = {
+        m.group_id: m for m in Membership.objects.filter(user=user).select_related("group")
+    }
+    answered = set(
+        Comment.objects.answers().filter(author=user).values_list("question_id", flat=True)
+    )
+    return [
+        n
+        for n in notifications
+        if n.comment_id is None
+        or may_read(
+            memberships.get(n.comment.group_id),
+            n.comment,
+            answered=n.comment.question_id in answered,
+        )
+    ]
 
 
 def wants_reply_email(user_id: int) -> bool:

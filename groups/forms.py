@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from groups.models import Meeting, Membership, StudyGroup
 from reading.forms import PassageRangeFormMixin
+from sectstudy.dates import DATETIME_LOCAL, BoundedDateTimeField
 
 
 class SignupForm(UserCreationForm):
@@ -52,11 +53,11 @@ class StudyGroupEditForm(StudyGroupForm):
 
 
 class InvitationForm(forms.Form):
-    expires_at = forms.DateTimeField(
+    expires_at = BoundedDateTimeField(
         required=False,
         label="Link expires",
         help_text="Optional. Leave empty for a link that works until you regenerate it.",
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        widget=forms.DateTimeInput(attrs=DATETIME_LOCAL, format="%Y-%m-%dT%H:%M"),
     )
 
     def clean_expires_at(self):
@@ -74,6 +75,7 @@ class MeetingForm(PassageRangeFormMixin, forms.ModelForm):
     class Meta:
         model = Meeting
         fields = ("starts_at", "first_position", "last_position", "agenda")
+        field_classes = {"starts_at": BoundedDateTimeField}
         labels = {
             "starts_at": "Date and time",
             "first_position": "Read from passage",
@@ -82,9 +84,7 @@ class MeetingForm(PassageRangeFormMixin, forms.ModelForm):
         }
         help_texts = {"agenda": "Optional. Up to 2,000 characters."}
         widgets = {
-            "starts_at": forms.DateTimeInput(
-                attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"
-            ),
+            "starts_at": forms.DateTimeInput(attrs=DATETIME_LOCAL, format="%Y-%m-%dT%H:%M"),
             "agenda": forms.Textarea(attrs={"rows": 4}),
         }
 

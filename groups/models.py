@@ -6,6 +6,7 @@ from django.db.models import Q
 from django.urls import reverse
 
 from reading.models import PassageRange, Text
+from sectstudy.dates import in_range_condition
 
 
 def new_invite_token() -> str:
@@ -50,6 +51,10 @@ class StudyGroup(models.Model):
                 fields=["notebook_owner", "text"],
                 condition=Q(notebook_owner__isnull=False),
                 name="one_notebook_per_reader_text",
+            ),
+            models.CheckConstraint(
+                condition=in_range_condition("invite_expires_at", nullable=True),
+                name="group_invite_expiry_in_range",
             ),
         ]
 
@@ -98,6 +103,25 @@ class Membership(models.Model):
         return self.role == self.Role.FACILITATOR
 
 
+class Removal(models.Model):
+    """A facilitator removed this reader from the group while this invitation link was
+    current: that link no longer lets them back in. A new link (a new invitation)
+    does."""
+
+    group = models.ForeignKey(StudyGroup, on_delete=models.CASCADE, related_name="removals")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    invite_token = models.CharField(max_length=64)
+    removed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["group", "user"], name="one_removal_per_group_user"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} removed from {self.group}"
+
+
 class MeetingQuerySet(models.QuerySet):
     def scheduled(self):
         return self.filter(cancelled_at__isnull=True)
@@ -115,8 +139,15 @@ class Meeting(PassageRange):
 
     objects = MeetingQuerySet.as_manager()
 
-    class Meta(PassageRange.Meta):
+    class Meta:
         ordering = ["starts_at"]
+        constraints = [
+            *PassageRange.Meta.constraints,
+            models.CheckConstraint(
+                condition=in_range_condition("starts_at", nullable=False),
+                name="meeting_starts_in_range",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.group} meeting at {self.starts_at:%Y-%m-%d %H:%M}"

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from groups import permissions
-from groups.models import Meeting, Membership, StudyGroup, new_invite_token
+from groups.models import Meeting, Membership, Removal, StudyGroup, new_invite_token
 from groups.selectors import invitation_is_valid, membership_of
 from reading.models import Text
 
@@ -81,11 +81,17 @@ class InvitationInvalid(Exception):
     pass
 
 
+class RemovedFromGroup(InvitationInvalid):
+    """The reader was removed from the group while this link was current."""
+
+
 def group_join(*, user, invite_token: str) -> tuple[Membership, bool]:
     """Join the group the token invites to; joining twice is harmless."""
     group = StudyGroup.objects.filter(invite_token=invite_token).first()
     if group is None or not invitation_is_valid(group):
         raise InvitationInvalid
+    if Removal.objects.filter(group=group, user=user, invite_token=invite_token).exists():
+        raise RemovedFromGroup
     membership, created = Membership.objects.get_or_create(
         group=group, user=user, defaults={"role": Membership.Role.MEMBER}
     )
@@ -163,6 +169,13 @@ def membership_remove(*, acting_user, membership: Membership) -> None:
     if target.role == Membership.Role.FACILITATOR:
         _require_another_facilitator(memberships, target)
     target.delete()
+    if actor.pk != target.pk:
+        # Removed, not left: the link they joined with must not bring them back.
+        Removal.objects.update_or_create(
+            group_id=target.group_id,
+            user_id=target.user_id,
+            defaults={"invite_token": target.group.invite_token},
+        )
 
 
 def meeting_save(*, facilitator, meeting: Meeting) -> Meeting:

@@ -144,6 +144,13 @@ def group_join(request: HtmxHttpRequest, invite_token: str):
     if request.method == "POST":
         try:
             services.group_join(user=request.user, invite_token=invite_token)
+        except services.RemovedFromGroup:
+            return render(
+                request,
+                "groups/invitation_invalid.html",
+                {"group": group, "removed": True},
+                status=403,
+            )
         except services.InvitationInvalid:
             return render(request, "groups/invitation_invalid.html", {"group": group}, status=410)
         messages.success(request, f"You joined “{group.name}”.")

@@ -21,9 +21,18 @@ def slug_or_none(value: str | None) -> str | None:
 
 
 def safe_next(request, default: str) -> str:
+    """`next` from the form or query string when it is a path on this site, else `default`.
+
+    Only absolute paths count: "welcome" or "abc" would otherwise be taken for a URL
+    pattern name by redirect() and fail; other hosts would be an open redirect."""
     target = request.POST.get("next") or request.GET.get("next")
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    if (
+        target
+        and target.startswith("/")
+        and "\x00" not in target
+        and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
     ):
         return target
     return default

@@ -5,22 +5,16 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from discussions import services
+from discussions import selectors, services
 from discussions.forms import NotificationPreferenceForm
-from discussions.models import Notification, NotificationPreference
+from discussions.models import NotificationPreference
 from sectstudy.http import HtmxHttpRequest
 
 
 @login_required
 @require_GET
 def notification_list(request: HtmxHttpRequest):
-    notifications = Notification.objects.for_reader(request.user).select_related(
-        "actor",
-        "comment__passage__text",
-        "comment__group__text",
-        "question__group",
-        "question__meeting",
-    )[:100]
+    notifications = selectors.notifications_for(user=request.user)
     return render(request, "discussions/notifications.html", {"notifications": notifications})
 
 
