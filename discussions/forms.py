@@ -1,3 +1,5 @@
+import uuid
+
 from django import forms
 
 from discussions.models import (
@@ -10,6 +12,25 @@ from discussions.models import (
 from groups.models import Meeting
 from reading.forms import PassageRangeFormMixin
 from sectstudy.dates import DATETIME_LOCAL, BoundedDateTimeField
+
+
+class SubmissionIdField(forms.UUIDField):
+    """A one-time id for each rendered form: the server makes one thing per id, so a
+    double submit or a retry after a failed response cannot make two."""
+
+    widget = forms.HiddenInput
+
+    def __init__(self, **kwargs):
+        super().__init__(required=False, **kwargs)
+
+
+class SubmissionIdMixin:
+    """Gives an unbound form a fresh submission id."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.fields["submission_id"].initial = uuid.uuid4()
 
 
 def _body_field(label="Your comment"):
@@ -27,8 +48,9 @@ def _body_field(label="Your comment"):
     )
 
 
-class CommentForm(forms.Form):
+class CommentForm(SubmissionIdMixin, forms.Form):
     body = _body_field()
+    submission_id = SubmissionIdField()
     quote = forms.CharField(
         label="Quote from the passage (optional)",
         required=False,
@@ -90,7 +112,9 @@ class NotificationPreferenceForm(forms.Form):
     )
 
 
-class QuestionForm(PassageRangeFormMixin, forms.ModelForm):
+class QuestionForm(SubmissionIdMixin, PassageRangeFormMixin, forms.ModelForm):
+    submission_id = SubmissionIdField()
+
     class Meta:
         model = Question
         fields = ("body", "first_position", "last_position", "due_at", "meeting", "answer_first")

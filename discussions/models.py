@@ -51,6 +51,7 @@ class Question(PassageRange):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     due_reminder_sent_at = models.DateTimeField(null=True, blank=True)
+    submission_id = models.UUIDField(null=True, blank=True, editable=False)
 
     objects = QuestionQuerySet.as_manager()
 
@@ -61,6 +62,11 @@ class Question(PassageRange):
             models.CheckConstraint(
                 condition=in_range_condition("due_at", nullable=True),
                 name="question_due_in_range",
+            ),
+            models.UniqueConstraint(
+                fields=["created_by", "submission_id"],
+                condition=Q(submission_id__isnull=False),
+                name="one_question_per_submission",
             ),
         ]
 
@@ -174,6 +180,9 @@ class Comment(models.Model):
         related_name="+",
     )
     pinned_at = models.DateTimeField(null=True, blank=True)
+    # The one-time id of the form that posted it: a double submit or a retry of the
+    # same form finds this comment instead of making a second one.
+    submission_id = models.UUIDField(null=True, blank=True, editable=False)
 
     objects = CommentQuerySet.as_manager()
 
@@ -211,6 +220,11 @@ class Comment(models.Model):
                 fields=["question", "author"],
                 condition=Q(question__isnull=False, parent__isnull=True, deleted_at__isnull=True),
                 name="one_answer_per_member_question",
+            ),
+            models.UniqueConstraint(
+                fields=["author", "submission_id"],
+                condition=Q(submission_id__isnull=False),
+                name="one_comment_per_submission",
             ),
         ]
 

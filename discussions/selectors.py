@@ -223,6 +223,13 @@ def poll_diff(*, membership: Membership, passage: Passage, after: int) -> PollDi
     )
 
 
+def submitted_comment(user, submission_id) -> Comment | None:
+    """The comment this user already posted with this form, if any."""
+    if submission_id is None:
+        return None
+    return Comment.objects.filter(author=user, submission_id=submission_id).first()
+
+
 def comment_node(*, membership: Membership, comment: Comment) -> Node | None:
     """One comment as it stands in its thread for this member (replies, marks, state),
     built from that thread alone; None when it is gone."""

@@ -74,8 +74,15 @@ def comment_create(
     parent: Comment | None = None,
     quote: str = "",
     quote_start: int | None = None,
+    submission_id=None,
 ) -> Comment:
+    """Post a comment or a reply. Posting the same form again (same `submission_id`)
+    returns the comment it already made."""
     permissions.require(permissions.may_comment, membership_of(author, group.pk))
+    if submission_id is not None and (
+        existing := Comment.objects.filter(author=author, submission_id=submission_id).first()
+    ):
+        return existing
     if passage.text_id != group.text_id:
         raise ValidationError("That passage is not part of this group's text.")
     if parent is not None:
@@ -95,10 +102,15 @@ def comment_create(
                 question_id=parent.question_id if parent is not None else None,
                 body=body,
                 body_html=render_markdown(body),
+                submission_id=submission_id,
                 **fields,
             )
             _notify_for_comment(comment)
     except IntegrityError as error:
+        if submission_id is not None and (
+            existing := Comment.objects.filter(author=author, submission_id=submission_id).first()
+        ):
+            return existing  # the same form, posted twice at once: the first one won
         # The parent was deleted between the form being shown and submitted.
         raise ValidationError("The comment you replied to was just deleted.") from error
     return comment
@@ -346,18 +358,36 @@ def _notify_members_of_question(question: Question, kind: str, recipients) -> li
 
 
 @transaction.atomic
-def question_create(*, facilitator, group: StudyGroup, **fields) -> Question:
+def question_create(*, facilitator, group: StudyGroup, submission_id=None, **fields) -> Question:
+    """Assign a question. Posting the same form again returns the question it made."""
     _require_question_manager(facilitator, group.pk)
+    if submission_id is not None and (
+        existing := Question.objects.filter(
+            created_by=facilitator, submission_id=submission_id
+        ).first()
+    ):
+        return existing
     last = (
         Question.objects.filter(group=group, first_position=fields["first_position"])
         .order_by("-order")
         .values_list("order", flat=True)
         .first()
     )
-    question = Question(group=group, created_by=facilitator, order=(last or 0) + 1, **fields)
+    question = Question(
+        group=group,
+        created_by=facilitator,
+        order=(last or 0) + 1,
+        submission_id=submission_id,
+        **fields,
+    )
     question.body_html = render_markdown(question.body)
-    question.full_clean()
-    question.save()
+    question.full_clean(exclude=["submission_id"])
+    try:
+        with transaction.atomic():
+            question.save()
+    except IntegrityError:
+        # The same form, posted twice at once: the first one won.
+        return Question.objects.get(created_by=facilitator, submission_id=submission_id)
     members = (
         # Assigned to the members, as the due reminders are; no co-facilitator either.
         Membership.objects.filter(group=group, role=Membership.Role.MEMBER)

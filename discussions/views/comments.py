@@ -43,6 +43,9 @@ def comment_create(request: HtmxHttpRequest, group_slug: str, position: int):
     if form.is_valid():
         if form.cleaned_data["parent"]:
             parent = comment_or_404(membership, form.cleaned_data["parent"])
+        submission_id = form.cleaned_data["submission_id"]
+        if request.htmx and selectors.submitted_comment(request.user, submission_id):
+            return HttpResponse(status=204)  # posted already: it is on the page
         try:
             comment = services.comment_create(
                 author=request.user,
@@ -52,6 +55,7 @@ def comment_create(request: HtmxHttpRequest, group_slug: str, position: int):
                 parent=parent,
                 quote=form.cleaned_data["quote"],
                 quote_start=form.cleaned_data["quote_start"],
+                submission_id=submission_id,
             )
         except ValidationError as error:
             add_form_errors(form, error)

@@ -1,5 +1,6 @@
 """What the discussion views share: scoped lookups, URLs, errors, one comment re-rendered."""
 
+import uuid
 from collections.abc import Callable
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -75,6 +76,7 @@ def render_comment(
             "node": node,
             "membership": membership,
             "group": membership.group,
+            "next_submission_id": uuid.uuid4(),
             # The discussion's heading count, refreshed out of band (not for answer threads).
             "comment_count": (
                 None

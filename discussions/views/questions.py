@@ -85,7 +85,10 @@ def question_edit(request: HtmxHttpRequest, group_slug: str, question_pk: int | 
         try:
             if question is None:
                 question = services.question_create(
-                    facilitator=request.user, group=membership.group, **fields
+                    facilitator=request.user,
+                    group=membership.group,
+                    submission_id=form.cleaned_data["submission_id"],
+                    **fields,
                 )
                 messages.success(request, f"Question assigned to {question.passage_range_label}.")
             else:

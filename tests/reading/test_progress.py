@@ -330,7 +330,7 @@ def read_all(reader, text):
 def add_group_with_meeting(text, facilitator):
     group = make_group(text, facilitator=facilitator, members=[make_user()])
     Meeting.objects.create(
-        group=group, starts_at="2999-01-01T19:00:00Z", first_position=1, last_position=2
+        group=group, starts_at="2199-01-01T19:00:00Z", first_position=1, last_position=2
     )
 
 
