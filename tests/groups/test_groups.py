@@ -880,7 +880,9 @@ def test_passage_page_switches_group_by_query(client, essay, group, member):
     assert f'<option value="{evening.slug}" selected>Evening readers</option>' in content
 
     # A link with ?group= shows that group and keeps it on the pager, but remembers nothing.
-    assert f'href="{reverse("passage_detail", args=[essay.slug, 4])}?group={evening.slug}"' in content
+    assert (
+        f'href="{reverse("passage_detail", args=[essay.slug, 4])}?group={evening.slug}"' in content
+    )
     response = client.get(reverse("passage_detail", args=[essay.slug, 4]))
     assert response.context["group"] == group
 
