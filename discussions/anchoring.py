@@ -182,8 +182,11 @@ def match_quote(
         )
         return raw / (QUOTE_WEIGHT + PREFIX_WEIGHT + SUFFIX_WEIGHT + POSITION_WEIGHT)
 
+    # The best score wins; on a tie the earliest, then the length nearest the quote's.
     scored = [(score(c), c) for c in candidates]
-    best_score, (start, end, errors) = max(scored, key=lambda pair: (pair[0], -pair[1][0]))
+    best_score, (start, end, errors) = max(
+        scored, key=lambda pair: (pair[0], -pair[1][0], -abs(pair[1][1] - pair[1][0] - len(exact)))
+    )
     original_start, original_end = target.original(start, end)
     return Match(start=original_start, end=original_end, errors=errors, score=best_score)
 
