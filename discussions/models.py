@@ -166,6 +166,10 @@ class Comment(models.Model):
     quote_suffix = models.CharField(max_length=64, blank=True)
     quote_start = models.PositiveIntegerField(null=True, blank=True)
     quote_end = models.PositiveIntegerField(null=True, blank=True)
+    # After a revision corrected the quoted words: the words first quoted (the quote
+    # then points at the corrected ones), and whether nothing close remained.
+    quote_original = models.TextField(max_length=QUOTE_MAX_LENGTH, blank=True)
+    quote_detached_at = models.DateTimeField(null=True, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     edited_at = models.DateTimeField(null=True, blank=True)
@@ -257,6 +261,11 @@ class Comment(models.Model):
     @property
     def has_quote(self) -> bool:
         return bool(self.quote_exact)
+
+    @property
+    def quote_reanchored(self) -> bool:
+        """The quote was moved approximately onto corrected words."""
+        return bool(self.quote_original) and self.quote_detached_at is None
 
     @property
     def is_answer(self) -> bool:

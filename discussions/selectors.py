@@ -168,12 +168,16 @@ def build_thread(
     for node in roots:
         comment = node.comment
         if comment.has_quote and node.show_body:
-            found = locate(
-                passage.body,
-                exact=comment.quote_exact,
-                prefix=comment.quote_prefix,
-                suffix=comment.quote_suffix,
-                start=comment.quote_start,
+            found = (
+                None
+                if comment.quote_detached_at
+                else locate(
+                    passage.body,
+                    exact=comment.quote_exact,
+                    prefix=comment.quote_prefix,
+                    suffix=comment.quote_suffix,
+                    start=comment.quote_start,
+                )
             )
             if found is None:
                 node.detached = True

@@ -10,12 +10,13 @@ from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from discussions import selectors
-from discussions.anchoring import quote_in_passage
+from discussions.anchoring import quote_in_passage, reanchor, selector_at
 from discussions.markdown import render_markdown
 from discussions.models import (
     Comment,
@@ -63,6 +64,81 @@ def _quote_fields(passage: Passage, quote: str, quote_start: int | None) -> dict
         "quote_start": selector.start,
         "quote_end": selector.end,
     }
+
+
+def comments_follow_revision(*, text, revision, changed, absorbed, pieces, **_signal) -> None:
+    """After a revision of `text` (reading.signals.text_revised): threads of a passage
+    merged into another move there; quotes on changed passages are re-anchored, in
+    the split piece where their words now are, approximately where the words were
+    corrected, or marked detached when nothing close remains."""
+    affected = set(changed) | set(absorbed) | set(pieces)
+    if not affected:
+        return
+    roots = list(Comment.objects.filter(passage_id__in=affected, parent__isnull=True))
+    candidate_ids = {pk for ids in pieces.values() for pk in ids} | set(absorbed.values())
+    bodies = dict(
+        Passage.everything.filter(pk__in=affected | candidate_ids).values_list("pk", "body")
+    )
+    now = timezone.now()
+    quoted, moves = [], {}
+    for root in roots:
+        if root.passage_id in absorbed:
+            candidates = [absorbed[root.passage_id]]
+        else:
+            candidates = pieces.get(root.passage_id) or [root.passage_id]
+            # The piece that kept the passage's identity is tried first.
+            candidates = sorted(candidates, key=lambda pk: pk != root.passage_id)
+        target = candidates[0]
+        if root.has_quote:
+            target = _reanchor_quote(root, candidates, bodies, now)
+            quoted.append(root)
+        if target != root.passage_id:
+            moves.setdefault(target, []).append(root.pk)
+    Comment.objects.bulk_update(
+        quoted,
+        [
+            "quote_exact",
+            "quote_prefix",
+            "quote_suffix",
+            "quote_start",
+            "quote_end",
+            "quote_original",
+            "quote_detached_at",
+        ],
+    )
+    for target, root_ids in moves.items():
+        Comment.objects.filter(Q(pk__in=root_ids) | Q(root_id__in=root_ids)).update(
+            passage_id=target
+        )
+
+
+def _reanchor_quote(comment: Comment, candidates: list[int], bodies: dict, now) -> int:
+    """Re-anchor one comment's quote among the candidate passages; the passage it is on."""
+    found = []
+    for rank, pk in enumerate(candidates):
+        match = reanchor(
+            bodies[pk],
+            exact=comment.quote_exact,
+            prefix=comment.quote_prefix,
+            suffix=comment.quote_suffix,
+            start=comment.quote_start if pk == comment.passage_id else None,
+        )
+        if match is not None:
+            found.append((match.errors, -match.score, rank, pk, match))
+    if not found:
+        comment.quote_detached_at = comment.quote_detached_at or now
+        comment.quote_start = comment.quote_end = None
+        return candidates[0]
+    *_, pk, match = min(found, key=lambda item: item[:3])
+    selector = selector_at(bodies[pk], match.start, match.end)
+    if match.errors and not comment.quote_original:
+        comment.quote_original = comment.quote_exact
+    comment.quote_exact = selector.exact
+    comment.quote_prefix = selector.prefix
+    comment.quote_suffix = selector.suffix
+    comment.quote_start, comment.quote_end = selector.start, selector.end
+    comment.quote_detached_at = None
+    return pk
 
 
 def comment_create(

@@ -8,6 +8,11 @@ urlpatterns = [
     path("texts/<slug:text_slug>/group/", views.group_choose, name="group_choose"),
     path("texts/<slug:text_slug>/<int:position>/", views.passage_detail, name="passage_detail"),
     path(
+        "texts/<slug:text_slug>/removed/<int:passage_pk>/",
+        views.removed_passage_detail,
+        name="removed_passage_detail",
+    ),
+    path(
         "texts/<slug:text_slug>/<int:position>/progress/",
         views.progress_update,
         name="progress_update",

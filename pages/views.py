@@ -6,7 +6,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from discussions import services as discussion_services
 from discussions.context import passage_discussion
-from discussions.selectors import new_comment_counts
+from discussions.selectors import highlighted_body, new_comment_counts, passage_thread
 from groups import selectors as group_selectors
 from pages import selectors as page_selectors
 from pages.forms import GroupChoiceForm
@@ -47,6 +47,7 @@ def text_detail(request: HtmxHttpRequest, text_slug: str):
             "group_choices": choices,
             "progress": progress,
             "first_unread": selectors.first_unread_passage(user=request.user, text=text),
+            "removed_passages": selectors.removed_passages(text=text),
             "groups": group_selectors.groups_for_user(user=request.user, text=text),
         },
     )
@@ -132,3 +133,35 @@ def progress_update(request: HtmxHttpRequest, text_slug: str, position: int):
         }
         return render(request, "pages/passage_detail.html#progress-panel", context)
     return redirect(safe_next(request, passage.get_absolute_url()))
+
+
+@require_GET
+def removed_passage_detail(request: HtmxHttpRequest, text_slug: str, passage_pk: int):
+    """A passage a revision took out of the text, with its wording and the selected
+    group's threads: its discussion is kept, never deleted."""
+    passage = get_object_or_404(
+        Passage.everything.select_related("text"),
+        pk=passage_pk,
+        text__slug=text_slug,
+        position__isnull=True,
+    )
+    text = passage.text
+    choices = page_selectors.group_choices(user=request.user, text=text)
+    membership = page_selectors.selected_membership(
+        choices=choices, wanted_slug=_wanted_group(request, text)
+    )
+    thread = (
+        passage_thread(membership=membership, passage=passage) if membership is not None else None
+    )
+    return render(
+        request,
+        "pages/removed_passage.html",
+        {
+            "text": text,
+            "passage": passage,
+            "membership": membership,
+            "group": membership.group if membership else None,
+            "thread": thread,
+            "passage_html": highlighted_body(passage, thread),
+        },
+    )

@@ -1,5 +1,6 @@
 import re
 
+from django.apps import apps
 from django.conf import settings
 from django.db import models
 from django.db.models import Count, Exists, OuterRef, Q
@@ -9,17 +10,25 @@ from django.urls import reverse
 SENTENCE_END = re.compile(r"""[.!?:;)\]"'\u201d\u2019*]\s*$""")
 
 
+# Passages in a text, for counts over the `passages` relation (removed ones are kept).
+IN_TEXT = Q(passages__position__isnull=False)
+
+TITLE_MAX_LENGTH = 200
+AUTHOR_MAX_LENGTH = 200
+SLUG_MAX_LENGTH = 100
+
+
 class TextQuerySet(models.QuerySet):
     def with_passage_stats(self):
         return self.annotate(
-            passage_count=Count("passages", distinct=True),
+            passage_count=Count("passages", filter=IN_TEXT, distinct=True),
         )
 
 
 class Text(models.Model):
-    title = models.CharField(max_length=200)
-    author = models.CharField(max_length=200, blank=True)
-    slug = models.SlugField(max_length=100, unique=True)
+    title = models.CharField(max_length=TITLE_MAX_LENGTH)
+    author = models.CharField(max_length=AUTHOR_MAX_LENGTH, blank=True)
+    slug = models.SlugField(max_length=SLUG_MAX_LENGTH, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = TextQuerySet.as_manager()
@@ -43,28 +52,63 @@ class PassageQuerySet(models.QuerySet):
         )
 
 
+class InTextManager(models.Manager.from_queryset(PassageQuerySet)):
+    def get_queryset(self):
+        return super().get_queryset().filter(position__isnull=False)
+
+
 class Passage(models.Model):
+    """A paragraph of a text. Its identity outlives revisions of the text: a revision
+    renumbers positions, edits bodies, and removes a passage by taking it out of the
+    text (no position, `removed_at` set) so that its discussion is never deleted."""
+
     text = models.ForeignKey(Text, on_delete=models.CASCADE, related_name="passages")
-    position = models.PositiveIntegerField()
+    position = models.PositiveIntegerField(null=True, blank=True)
     body = models.TextField()
     word_count = models.PositiveIntegerField()
+    removed_at = models.DateTimeField(null=True, blank=True)
 
-    objects = PassageQuerySet.as_manager()
+    # `objects` (the default, so also `text.passages`) has the passages in the text;
+    # `everything` also those a revision removed. `comment.passage` finds either.
+    objects = InTextManager()
+    everything = PassageQuerySet.as_manager()
 
     class Meta:
         ordering = ["text", "position"]
+        base_manager_name = "everything"
         constraints = [
-            models.UniqueConstraint(fields=["text", "position"], name="unique_passage_position"),
+            # Deferred, so that a revision can renumber passages in one UPDATE after another.
+            models.UniqueConstraint(
+                fields=["text", "position"],
+                name="unique_passage_position",
+                deferrable=models.Deferrable.DEFERRED,
+            ),
             models.CheckConstraint(condition=Q(position__gte=1), name="passage_position_from_one"),
+            models.CheckConstraint(
+                condition=Q(position__isnull=True, removed_at__isnull=False)
+                | Q(position__isnull=False, removed_at__isnull=True),
+                name="passage_removed_has_no_position",
+            ),
         ]
 
     def __str__(self):
+        if self.is_removed:
+            return f"{self.text.title}, a passage no longer in the text"
         return f"{self.text.title}, passage {self.position}"
 
     def get_absolute_url(self):
+        if self.is_removed:
+            return reverse(
+                "removed_passage_detail",
+                kwargs={"text_slug": self.text.slug, "passage_pk": self.pk},
+            )
         return reverse(
             "passage_detail", kwargs={"text_slug": self.text.slug, "position": self.position}
         )
+
+    @property
+    def is_removed(self) -> bool:
+        return self.position is None
 
     @property
     def breaks_off(self) -> bool:
@@ -79,6 +123,43 @@ class Passage(models.Model):
         # Cut on a whole word, without a dangling hyphen or punctuation before the ellipsis.
         opening = " ".join(words[:10]).rstrip(".,;:!?-–—")
         return f"{opening}…"
+
+
+class Revision(models.Model):
+    """An import or a revision of a text: when, and a short summary of what changed."""
+
+    text = models.ForeignKey(Text, on_delete=models.CASCADE, related_name="revisions")
+    created_at = models.DateTimeField(auto_now_add=True)
+    summary = models.CharField(max_length=300)
+    # The plan, one line per step, as `import_text --dry-run` prints it.
+    plan = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.text.title}, {self.created_at:%Y-%m-%d}: {self.summary}"
+
+
+class PassageVersion(models.Model):
+    """The wording a passage had before a revision changed it."""
+
+    passage = models.ForeignKey(Passage, on_delete=models.CASCADE, related_name="versions")
+    revision = models.ForeignKey(
+        Revision, on_delete=models.CASCADE, related_name="passage_versions"
+    )
+    body = models.TextField()
+
+    class Meta:
+        ordering = ["-revision__created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["passage", "revision"], name="one_version_per_passage_revision"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.passage} before {self.revision}"
 
 
 class ReadingProgress(models.Model):
@@ -105,6 +186,9 @@ class PassageRange(models.Model):
     """A run of passages of a group's text, "passages 3 to 5": what a meeting
     asks members to read and what a question is about."""
 
+    # How a concrete range reaches its text; a revision renumbers ranges through it.
+    TEXT_LOOKUP = "group__text"
+
     first_position = models.PositiveIntegerField()
     last_position = models.PositiveIntegerField()
 
@@ -117,6 +201,10 @@ class PassageRange(models.Model):
                 name="%(class)s_passage_range_valid",
             ),
         ]
+
+    @classmethod
+    def concrete_models(cls) -> list[type["PassageRange"]]:
+        return [model for model in apps.get_models() if issubclass(model, cls)]
 
     @property
     def passage_range_label(self) -> str:

@@ -25,7 +25,9 @@ def text_progress(*, user, text: Text) -> Progress | None:
     if not user.is_authenticated:
         return None
     total = text.passages.count()
-    read = ReadingProgress.objects.filter(reader=user, passage__text=text).count()
+    read = ReadingProgress.objects.filter(
+        reader=user, passage__text=text, passage__position__isnull=False
+    ).count()
     return Progress(read=read, total=total)
 
 
@@ -40,10 +42,12 @@ class TextRow:
 
 
 def texts_with_progress(*, user):
-    texts = Text.objects.annotate(passage_count=Count("passages", distinct=True))
+    texts = Text.objects.with_passage_stats()
     if user.is_authenticated:
         read_count = (
-            ReadingProgress.objects.filter(reader=user, passage__text=OuterRef("pk"))
+            ReadingProgress.objects.filter(
+                reader=user, passage__text=OuterRef("pk"), passage__position__isnull=False
+            )
             .order_by()
             .values("passage__text")
             .annotate(n=Count("pk"))
@@ -104,3 +108,8 @@ def first_unread_passage(*, user, text: Text) -> Passage | None:
     if user.is_authenticated:
         passages = passages.exclude(progress__reader=user)
     return passages.first()
+
+
+def removed_passages(*, text: Text) -> list[Passage]:
+    """Passages revisions took out of the text, which keep their discussions."""
+    return list(Passage.everything.filter(text=text, position__isnull=True).order_by("removed_at"))

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 
 from discussions import selectors
 from discussions.models import Comment
@@ -47,7 +48,11 @@ def comment_permitted(
 
 
 def discussion_url(comment: Comment, anchor: str = "") -> str:
-    """Where a comment lives: its passage in its group's discussion."""
+    """Where a comment lives: its passage in its group's discussion (or, on a passage a
+    revision removed from the text, its thread)."""
+    if comment.passage.is_removed:
+        url = reverse("comment_thread", args=[comment.group.slug, comment.thread_root_id])
+        return f"{url}#{anchor}" if anchor else url
     return comment.group.passage_url(comment.passage.position, anchor)
 
 

@@ -41,21 +41,29 @@
 
   // "Comment on selection": select words in the passage, then quote them in the
   // comment form. Without JavaScript the reader pastes the words into the form.
+  // Positions sent to the server count code points of the stored passage, as Python
+  // does; DOM offsets count UTF-16 units, so an emoji before the quote counts 2 here.
+  function codePoints(text) {
+    return Array.from(text).length;
+  }
+
   function selectionInPassage(body) {
     var selection = window.getSelection();
     if (!selection || selection.isCollapsed || selection.rangeCount === 0) return null;
     var range = selection.getRangeAt(0);
     if (!body.contains(range.startContainer) || !body.contains(range.endContainer)) return null;
-    var exact = selection.toString().replace(/\s+/g, " ").trim();
+    // The range's own text keeps the passage's spacing (double spaces, tabs, non-breaking
+    // spaces), which the selection's rendered text collapses.
+    var raw = range.toString();
+    var exact = raw.trim();
     if (!exact) return null;
     var before = document.createRange();
     before.setStart(body, 0);
     before.setEnd(range.startContainer, range.startOffset);
     // Offsets count from the passage text: the markup's indentation before it is not part of it.
-    var start = before.toString().replace(/^\s+/, "").length;
+    var start = codePoints(before.toString().replace(/^\s+/, ""));
     // Leading whitespace in the selection is not part of the quote.
-    var raw = range.toString();
-    start += raw.length - raw.replace(/^\s+/, "").length;
+    start += codePoints(raw) - codePoints(raw.replace(/^\s+/, ""));
     return { exact: exact, start: start, range: range };
   }
 

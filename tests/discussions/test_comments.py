@@ -11,7 +11,8 @@ from pytest_django.asserts import assertContains
 
 from discussions import services
 from discussions.models import Comment, HelpfulMark
-from reading.services import SHIPPED_ESSAY, SHIPPED_ESSAY_AUTHOR, text_import
+from reading.models import Text
+from reading.services import SHIPPED_ESSAY, SHIPPED_ESSAY_AUTHOR, text_import, text_revise
 from tests.discussions.helpers import (
     ESSAY_URL,
     HTMX,
@@ -57,7 +58,8 @@ def message_texts(response) -> list[str]:
 def corrected_essay(old: str, new: str):
     source = SHIPPED_ESSAY.read_text(encoding="utf-8")
     assert source.count(old) == 1
-    return text_import(source=source.replace(old, new), author=SHIPPED_ESSAY_AUTHOR)
+    text = Text.objects.get(slug="anatomy-of-the-sect")
+    return text_revise(text=text, source=source.replace(old, new), author=SHIPPED_ESSAY_AUTHOR)
 
 
 # Posting -------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 
 from reading.models import Passage, ReadingProgress, Text
-from reading.services import SHIPPED_ESSAY, shipped_essay_import, text_import
+from reading.services import SHIPPED_ESSAY, shipped_essay_import, text_import, text_revise
 from tests.factories import make_user
 
 
@@ -141,7 +141,7 @@ def test_shipped_essay_reimport_is_idempotent(essay):
     assert Passage.objects.count() == 10
 
 
-def test_text_import_corrected_version_updates_body_in_place(essay):
+def test_text_revise_corrected_version_updates_body_in_place(essay):
     reader = make_user("corrector")
     passage = essay.passages.get(position=4)
     progress = ReadingProgress.objects.create(reader=reader, passage=passage)
@@ -149,11 +149,9 @@ def test_text_import_corrected_version_updates_body_in_place(essay):
     assert source.count("bids fair to become to popular") == 1
     corrected = source.replace("bids fair to become to popular", "bids fair to become too popular")
 
-    result = text_import(source=corrected)
+    result = text_revise(text=essay, source=corrected)
 
-    assert result.created == 0
-    assert result.updated == 1
-    assert result.unchanged == 9
+    assert result.summary == "1 edited, 9 unchanged."
     passage.refresh_from_db()
     assert "bids fair to become too popular, it gets scared." in passage.body
     assert passage.pk == essay.passages.get(position=4).pk
@@ -162,11 +160,11 @@ def test_text_import_corrected_version_updates_body_in_place(essay):
     assert ReadingProgress.objects.filter(reader=reader).count() == 1
 
 
-def test_text_import_corrected_version_updates_word_count(essay):
+def test_text_revise_corrected_version_updates_word_count(essay):
     source = SHIPPED_ESSAY.read_text(encoding="utf-8")
     corrected = source.replace("Ants can life 200 times", "Ants can lift about 200 times")
 
-    text_import(source=corrected)
+    text_revise(text=essay, source=corrected)
 
     passage = essay.passages.get(position=7)
     assert passage.word_count == source_paragraph_word_count(7) + 1
@@ -176,29 +174,28 @@ def source_paragraph_word_count(position: int) -> int:
     return len(source_paragraphs()[position - 1].split())
 
 
-def test_text_import_extra_passage_is_appended(essay):
+def test_text_revise_extra_passage_is_appended(essay):
     source = SHIPPED_ESSAY.read_text(encoding="utf-8")
 
-    result = text_import(source=source + "\nA new last paragraph.\n")
+    result = text_revise(text=essay, source=source + "\nA new last paragraph.\n")
 
-    assert result.created == 1
-    assert result.unchanged == 10
+    assert result.summary == "1 inserted, 10 unchanged."
     assert essay.passages.get(position=11).body == "A new last paragraph."
 
 
-def test_text_import_fewer_passages_is_refused(essay):
+def test_text_revise_fewer_passages_keeps_the_removed_one_out_of_the_text(essay):
     source = SHIPPED_ESSAY.read_text(encoding="utf-8")
     shortened = "\n\n".join(source.strip().split("\n\n")[:10]) + "\n"
+    last = essay.passages.get(position=10)
 
-    with pytest.raises(ValidationError) as excinfo:
-        text_import(source=shortened)
+    result = text_revise(text=essay, source=shortened)
 
-    assert excinfo.value.messages == [
-        "The file has 9 passages but 'Anatomy of the Sect' has 10; "
-        "removing passages would detach their discussions."
-    ]
-    assert essay.passages.count() == 10
-    assert essay_bodies(essay) == source_paragraphs()
+    assert result.summary == "1 removed, 9 unchanged."
+    assert essay.passages.count() == 9
+    assert essay_bodies(essay) == source_paragraphs()[:9]
+    last.refresh_from_db()
+    assert (last.position, last.body) == (None, source_paragraphs()[9])
+    assert last.removed_at is not None
 
 
 # Titles -----------------------------------------------------------------------
@@ -265,6 +262,7 @@ def test_text_import_crlf_reimport_of_lf_import_changes_nothing(essay):
     assert result.created == 0
     assert result.updated == 0
     assert result.unchanged == 10
+    assert text_revise(text=essay, source=source).revision is None
 
 
 # The import_text management command ------------------------------------------
@@ -280,9 +278,7 @@ def test_import_text_command_imports_file(db, tmp_path, capsys):
     assert text.title == "On Reading"
     assert text.author == "A. Writer"
     assert essay_bodies(text) == ["First paragraph, wrapped.", "Second paragraph."]
-    assert capsys.readouterr().out == (
-        "“On Reading” (/texts/on-reading/): 2 passages added, 0 updated, 0 unchanged.\n"
-    )
+    assert capsys.readouterr().out == ("“On Reading” (/texts/on-reading/): 2 passages added.\n")
 
 
 def test_import_text_command_title_option_for_file_without_title(db, tmp_path, capsys):
@@ -295,9 +291,7 @@ def test_import_text_command_title_option_for_file_without_title(db, tmp_path, c
     assert text.title == "Field Notes"
     assert text.author == "B. Writer"
     assert essay_bodies(text) == ["An opening paragraph that wraps.", "Another paragraph."]
-    assert capsys.readouterr().out == (
-        "“Field Notes” (/texts/field-notes/): 2 passages added, 0 updated, 0 unchanged.\n"
-    )
+    assert capsys.readouterr().out == ("“Field Notes” (/texts/field-notes/): 2 passages added.\n")
 
 
 def test_import_text_command_reimport_reports_unchanged(db, tmp_path, capsys):
@@ -309,7 +303,8 @@ def test_import_text_command_reimport_reports_unchanged(db, tmp_path, capsys):
     call_command("import_text", str(path))
 
     assert capsys.readouterr().out == (
-        "“On Reading” (/texts/on-reading/): 0 passages added, 0 updated, 2 unchanged.\n"
+        "“On Reading” (/texts/on-reading/) is already imported with these 2 passages: "
+        "nothing changed.\n"
     )
     assert Passage.objects.count() == 2
 
@@ -346,16 +341,16 @@ def test_import_text_command_empty_file_raises_command_error(db, tmp_path):
     assert Text.objects.count() == 0
 
 
-def test_import_text_command_fewer_passages_raises_command_error(essay, tmp_path):
-    source = SHIPPED_ESSAY.read_text(encoding="utf-8")
-    path = tmp_path / "short.txt"
-    path.write_text("\n\n".join(source.strip().split("\n\n")[:4]) + "\n")
+def test_import_text_command_different_text_at_same_slug_is_refused(essay, tmp_path):
+    path = tmp_path / "other.txt"
+    path.write_text("Anatomy of the Sect\n\nA different essay with this title.\n")
 
     with pytest.raises(CommandError) as excinfo:
         call_command("import_text", str(path))
 
     assert str(excinfo.value) == (
-        "The file has 3 passages but 'Anatomy of the Sect' has 10; "
-        "removing passages would detach their discussions."
+        "There is already a text at /texts/anatomy-of-the-sect/ (“Anatomy of the Sect”) with "
+        "other passages. Revise it explicitly, or import this one under another slug. "
+        "To revise it, use --revise SLUG; for a new text, pass --slug."
     )
-    assert essay.passages.count() == 10
+    assert essay_bodies(essay) == source_paragraphs()

@@ -92,6 +92,11 @@ EXPECTATIONS: dict[str, Access] = {
     "continue_reading": Access(kwargs=("text_slug",), statuses={"GET": everyone(302)}),
     "notebook": Access(kwargs=("text_slug",), statuses={"GET": signed_in(302)}),
     "passage_detail": Access(kwargs=("text_slug", "position"), statuses={"GET": everyone(200)}),
+    # Texts are public; a passage a revision removed keeps its page (its discussion is
+    # shown to the group's members only, as on any passage page).
+    "removed_passage_detail": Access(
+        kwargs=("text_slug", "passage_pk"), statuses={"GET": everyone(200)}
+    ),
     "progress_update": Access(
         kwargs=("text_slug", "position"),
         statuses={"POST": signed_in(302)},
@@ -260,6 +265,7 @@ KWARGS = {
     "invite_token": lambda world: world["group"].invite_token,
     "comment_pk": lambda world: world["comment"].pk,
     "question_pk": lambda world: world["question"].pk,
+    "passage_pk": lambda world: world["removed_passage"].pk,
 }
 
 
@@ -335,6 +341,13 @@ def test_excluded_urls_are_only_admin_and_django_auth():
 # The world every request runs in -----------------------------------------------
 
 
+def _removed_passage(text):
+    passage = Passage.objects.get(text=text, position=10)
+    passage.position, passage.removed_at = None, timezone.now()
+    passage.save(update_fields=["position", "removed_at"])
+    return passage
+
+
 class World(dict):
     """The objects requests run against; the costlier ones are made on first use."""
 
@@ -355,6 +368,8 @@ class World(dict):
             passage=world["essay"].passages.get(position=2),
             body="A first thought.",
         ),
+        # Passage 10, taken out of the text by a revision (as text_revise does).
+        "removed_passage": lambda world: _removed_passage(world["essay"]),
         "question": lambda world: question_create(
             facilitator=world["users"]["facilitator"],
             group=world["group"],

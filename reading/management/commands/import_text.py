@@ -3,14 +3,16 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from reading.importing import TextParseError
-from reading.services import text_import
+from reading.importing import TextParseError, decode_source
+from reading.models import Text
+from reading.services import text_import, text_revise
 
 
 class Command(BaseCommand):
     help = (
-        "Import a plain-text essay: a title line, then passages separated by blank lines. "
-        "Importing again updates passages in place, keeping their discussions attached."
+        "Import a plain-text essay as a new text: a title line, then passages separated by "
+        "blank lines. With --revise SLUG, revise that text instead: passages are aligned "
+        "by their content, so every discussion stays on its words."
     )
 
     def add_arguments(self, parser):
@@ -18,20 +20,73 @@ class Command(BaseCommand):
         parser.add_argument("--title", default="", help="Title (default: the file's first line).")
         parser.add_argument("--author", default="")
         parser.add_argument(
-            "--slug", default="", help="Address of the text (default: from the title)."
+            "--slug", default="", help="Address of a new text (default: from the title)."
+        )
+        parser.add_argument(
+            "--revise", default="", metavar="SLUG", help="Revise the text at this address."
+        )
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="With --revise: print which passage becomes which, change nothing.",
+        )
+        parser.add_argument(
+            "--encoding",
+            default="utf-8",
+            help="The file's encoding, e.g. latin-1, cp1252, utf-16 (default: utf-8).",
         )
 
-    def handle(self, *args, file: Path, title: str, author: str, slug: str, **options):
+    def handle(self, *args, file: Path, title, author, slug, revise, dry_run, encoding, **options):
+        if dry_run and not revise:
+            raise CommandError("--dry-run goes with --revise SLUG.")
+        if revise and slug:
+            raise CommandError(
+                "A revision keeps the text's slug: pass --revise or --slug, not both."
+            )
         try:
-            source = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
+            data = file.read_bytes()
+        except OSError as error:
             raise CommandError(f"Cannot read {file}: {error}") from error
         try:
-            result = text_import(source=source, title=title, author=author, slug=slug)
-        except (TextParseError, ValidationError) as error:
-            message = error.messages[0] if isinstance(error, ValidationError) else str(error)
+            source = decode_source(data, encoding)
+            if revise:
+                self._revise(revise, source, title, author, dry_run)
+            else:
+                self._import(source, title, author, slug)
+        except TextParseError as error:
+            raise CommandError(str(error)) from error
+        except ValidationError as error:
+            message = " ".join(error.messages)
+            if any(e.code == "text_exists" for e in getattr(error, "error_list", [])):
+                message += " To revise it, use --revise SLUG; for a new text, pass --slug."
             raise CommandError(message) from error
+
+    def _import(self, source, title, author, slug):
+        result = text_import(source=source, title=title, author=author, slug=slug)
+        if result.created:
+            self.stdout.write(
+                f"“{result.text.title}” (/texts/{result.text.slug}/): "
+                f"{result.created} passages added."
+            )
+        else:
+            self.stdout.write(
+                f"“{result.text.title}” (/texts/{result.text.slug}/) is already imported "
+                f"with these {result.unchanged} passages: nothing changed."
+            )
+
+    def _revise(self, slug, source, title, author, dry_run):
+        text = Text.objects.filter(slug=slug).first()
+        if text is None:
+            raise CommandError(f"There is no text at /texts/{slug}/ to revise.")
+        result = text_revise(text=text, source=source, title=title, author=author, dry_run=dry_run)
+        for line in result.plan:
+            self.stdout.write(line)
+        if dry_run:
+            verdict = "Dry run: nothing changed."
+        elif result.revision is None:
+            verdict = "Nothing changed."
+        else:
+            verdict = "Revised."
         self.stdout.write(
-            f"“{result.text.title}” (/texts/{result.text.slug}/): {result.created} passages added, "
-            f"{result.updated} updated, {result.unchanged} unchanged."
+            f"“{result.text.title}” (/texts/{result.text.slug}/): {result.summary} {verdict}"
         )
