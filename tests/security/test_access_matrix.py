@@ -1,4 +1,5 @@
-"""Every URL × {anonymous, outsider, member, facilitator, facilitator elsewhere} → status.
+"""Every URL × {anonymous, outsider, member, facilitator, facilitator elsewhere} → status,
+and every group URL of a private notebook × {anonymous, outsider, its owner} → status.
 
 The matrix is generated from the URLconf: a URL without an entry in EXPECTATIONS
 fails `test_every_url_has_access_expectations`, so nobody can add a page without
@@ -16,8 +17,10 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
+from discussions.models import Question
 from discussions.services import comment_create, question_create
 from groups.models import Meeting, Membership
+from groups.services import notebook_for
 from reading.importing import parse_text
 from reading.models import Passage, Text
 from reading.services import SHIPPED_ESSAY, SHIPPED_ESSAY_AUTHOR, shipped_essay_import
@@ -90,7 +93,10 @@ EXPECTATIONS: dict[str, Access] = {
     ),
     "text_detail": Access(kwargs=("text_slug",), statuses={"GET": everyone(200)}),
     "continue_reading": Access(kwargs=("text_slug",), statuses={"GET": everyone(302)}),
-    "notebook": Access(kwargs=("text_slug",), statuses={"GET": signed_in(302)}),
+    # Opens the reader's notebook (made at sign-in; a POST makes one that is missing).
+    "notebook": Access(
+        kwargs=("text_slug",), statuses={"GET": signed_in(302), "POST": signed_in(302)}
+    ),
     "passage_detail": Access(kwargs=("text_slug", "position"), statuses={"GET": everyone(200)}),
     # Texts are public; a passage a revision removed keeps its page (its discussion is
     # shown to the group's members only, as on any passage page).
@@ -377,6 +383,35 @@ class World(dict):
             first_position=2,
             last_position=2,
         ),
+        # The owner's private notebook on the essay, and what is in it.
+        "notebook": lambda world: notebook_for(
+            reader=world["users"]["notebook_owner"], text=world["essay"]
+        ),
+        "notebook_membership": lambda world: Membership.objects.get(
+            group=world["notebook"], user=world["users"]["notebook_owner"]
+        ),
+        "notebook_comment": lambda world: comment_create(
+            author=world["users"]["notebook_owner"],
+            group=world["notebook"],
+            passage=world["essay"].passages.get(position=2),
+            body="A note to myself.",
+        ),
+        # No service makes a meeting or a question in a notebook; they are made
+        # here so that a 404 for them comes from the rule, not from a missing row.
+        "notebook_meeting": lambda world: Meeting.objects.create(
+            group=world["notebook"],
+            starts_at=timezone.now() + timedelta(days=3),
+            first_position=1,
+            last_position=3,
+        ),
+        "notebook_question": lambda world: Question.objects.create(
+            group=world["notebook"],
+            created_by=world["users"]["notebook_owner"],
+            body="Am I a sect?",
+            body_html="<p>Am I a sect?</p>",
+            first_position=2,
+            last_position=2,
+        ),
     }
 
     def __missing__(self, key):
@@ -413,7 +448,7 @@ def test_fast_essay_is_the_shipped_essay(essay):
 
 
 @pytest.fixture
-def world(essay, facilitator, member, outsider, group):
+def world(essay, facilitator, member, outsider, group, reader):
     elsewhere = make_user("facilitator_elsewhere")
     make_group(essay, facilitator=elsewhere, name="Another circle")
     return World(
@@ -425,6 +460,7 @@ def world(essay, facilitator, member, outsider, group):
             "member": member,
             "facilitator": facilitator,
             "facilitator_elsewhere": elsewhere,
+            "notebook_owner": reader,
         },
     )
 
@@ -534,3 +570,138 @@ def test_member_cannot_change_anything_facilitators_do(world):
     own.refresh_from_db()
     group.refresh_from_db()
     assert (own.role, group.invite_token) == ("member", token)
+
+
+# A private notebook -------------------------------------------------------------
+#
+# Its owner requests the group URLs of their own notebook; an outsider requests
+# the same URLs. The owner reads and discusses as in any group (as its only
+# facilitator, and author of the notebook's comment), but a notebook has no
+# management pages: no editing, invitation, members, meetings or questions, and
+# nobody leaves it. Those answer 404, as a page that does not exist. Every
+# group-scoped URL of EXPECTATIONS must have a row here.
+
+NOTEBOOK_ROLES = ("anonymous", "outsider", "notebook_owner")
+# The world as seen from the notebook: its group, comment, meeting, question, membership.
+NOTEBOOK_SCOPE = {
+    "group": "notebook",
+    "comment": "notebook_comment",
+    "meeting": "notebook_meeting",
+    "question": "notebook_question",
+    "member_membership": "notebook_membership",
+}
+
+
+def own_notebook(owner):
+    return {"anonymous": LOGIN, "outsider": 404, "notebook_owner": owner}
+
+
+NO_SUCH_PAGE = own_notebook(404)
+
+NOTEBOOK_EXPECTATIONS: dict[str, dict[str, dict[str, int | str]]] = {
+    # Groups: the notebook's page, and none of the pages that manage a group.
+    "group_detail": {"GET": own_notebook(200)},
+    "group_edit": {"GET": NO_SUCH_PAGE, "POST": NO_SUCH_PAGE},
+    "group_leave": {"POST": NO_SUCH_PAGE},
+    "invitation_regenerate": {"POST": NO_SUCH_PAGE},
+    "member_role": {"POST": NO_SUCH_PAGE},
+    "member_remove": {"POST": NO_SUCH_PAGE},
+    "meeting_create": {"GET": NO_SUCH_PAGE, "POST": NO_SUCH_PAGE},
+    "meeting_edit": {"GET": NO_SUCH_PAGE, "POST": NO_SUCH_PAGE},
+    "meeting_cancel": {"POST": NO_SUCH_PAGE},
+    # A notebook invites nobody: its token is no invitation, for anyone.
+    "group_join": {
+        "GET": dict.fromkeys(NOTEBOOK_ROLES, 404),
+        "POST": dict.fromkeys(NOTEBOOK_ROLES, 404),
+    },
+    # Discussions: as in a group, on the owner's own comment.
+    "comment_create": {"POST": own_notebook(302)},
+    "thread_more": {"GET": own_notebook(302)},
+    "comment_updates": {"GET": own_notebook(204)},  # nothing new but one's own
+    "comment_thread": {"GET": own_notebook(200)},
+    "comment_reply": {"GET": own_notebook(200)},
+    "comment_edit": {"GET": own_notebook(200), "POST": own_notebook(302)},
+    "comment_delete": {"GET": own_notebook(200), "POST": own_notebook(302)},
+    "comment_helpful": {"POST": own_notebook(302)},  # one's own: sent back with a message
+    "comment_hide": {"GET": own_notebook(200), "POST": own_notebook(302)},
+    "comment_unhide": {"POST": own_notebook(302)},
+    "comment_pin": {"POST": own_notebook(302)},
+    "answer_highlight": {"POST": own_notebook(302)},
+    # Questions: read as in a group; none of the pages that manage them.
+    "question_list": {"GET": own_notebook(200)},
+    "question_detail": {"GET": own_notebook(200)},
+    "answer_save": {"POST": own_notebook(302)},
+    "question_create": {"GET": NO_SUCH_PAGE, "POST": NO_SUCH_PAGE},
+    "question_edit": {"GET": NO_SUCH_PAGE, "POST": NO_SUCH_PAGE},
+    "question_close": {"POST": NO_SUCH_PAGE},
+    "question_move": {"POST": NO_SUCH_PAGE},
+    "question_delete": {"GET": NO_SUCH_PAGE, "POST": NO_SUCH_PAGE},
+}
+
+GROUP_KWARGS = {"group_slug", "invite_token"}
+
+
+def test_every_group_url_has_notebook_expectations():
+    group_urls = {
+        name for name, access in EXPECTATIONS.items() if GROUP_KWARGS & set(access.kwargs)
+    }
+    assert sorted(group_urls ^ set(NOTEBOOK_EXPECTATIONS)) == []
+
+
+def test_notebook_expectations_cover_every_method_and_role():
+    assert {
+        name: (tuple(statuses), sorted(role for s in statuses.values() for role in s))
+        for name, statuses in NOTEBOOK_EXPECTATIONS.items()
+    } == {
+        name: (EXPECTATIONS[name].methods, sorted(NOTEBOOK_ROLES * len(statuses)))
+        for name, statuses in NOTEBOOK_EXPECTATIONS.items()
+    }
+
+
+class Scoped:
+    """The world with the notebook's objects in place of the group's."""
+
+    def __init__(self, world, scope):
+        self.world, self.scope = world, scope
+
+    def __getitem__(self, key):
+        return self.world[self.scope.get(key, key)]
+
+
+def _notebook_cases():
+    return [
+        pytest.param(name, method, role, expected, id=f"notebook-{name}-{method}-{role}")
+        for name, methods in NOTEBOOK_EXPECTATIONS.items()
+        for method, statuses in methods.items()
+        for role, expected in statuses.items()
+    ]
+
+
+@pytest.mark.parametrize(("name", "method", "role", "expected"), _notebook_cases())
+def test_notebook_access(world, name, method, role, expected):
+    notebook = Scoped(world, NOTEBOOK_SCOPE)
+    assert notebook["group"].notebook_owner == world["users"]["notebook_owner"]
+    response = request(notebook, client_for(world, role), name, method)
+    if expected == LOGIN:
+        assert response.status_code == 302
+        assert response["Location"].startswith(f"{LOGIN_PREFIX}?next=")
+        return
+    assert response.status_code == expected
+    if expected == 302:
+        assert not response["Location"].startswith(LOGIN_PREFIX)
+
+
+def test_notebook_management_pages_change_nothing(world):
+    notebook = Scoped(world, NOTEBOOK_SCOPE)
+    client = client_for(world, "notebook_owner")
+    group, meeting, question = notebook["group"], notebook["meeting"], notebook["question"]
+    before = (group.name, group.invite_token, meeting.cancelled_at, question.closed_at)
+    for name in ("group_edit", "invitation_regenerate", "meeting_cancel", "question_close"):
+        request(notebook, client, name, "POST")
+    request(notebook, client, "group_leave", "POST")
+    request(notebook, client, "question_delete", "POST")
+    group.refresh_from_db()
+    meeting.refresh_from_db()
+    question.refresh_from_db()
+    assert (group.name, group.invite_token, meeting.cancelled_at, question.closed_at) == before
+    assert list(group.memberships.values_list("user__username", flat=True)) == ["reader"]

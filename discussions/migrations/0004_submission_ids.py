@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('discussions', '0002_date_ranges'),
+        ('discussions', '0003_comment_quote_reanchoring'),
         ('groups', '0004_removals'),
         ('reading', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
