@@ -1,17 +1,44 @@
-"""Background work, run through Django's tasks framework after the transaction commits."""
+"""Background work, run through Django's tasks framework after the transaction commits.
+
+Each email task checks, when it runs, that the recipient may still read what it
+quotes. A send that fails (the mail server is down, say) is tried again later with
+a growing delay, up to MAX_ATTEMPTS, when the task backend can defer work (the
+database queue in production); the final failure is logged and kept as the task's
+result.
+"""
+
+import logging
+import smtplib
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.tasks import task
+from django.tasks import task, task_backends
 from django.template.loader import render_to_string
+from django.utils import timezone
 
 from discussions.models import Comment
 from discussions.selectors import may_read, user_by_id, wants_question_email, wants_reply_email
 from groups.selectors import membership_of_user_id
 
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+SEND_ERRORS = (smtplib.SMTPException, OSError)
+
+
+def retry_later(task_function, attempt: int, **kwargs) -> bool:
+    """Enqueue the task again after 1, 2, 4, 8 minutes; False when it may not be retried."""
+    backend = task_backends[task_function.backend]
+    if attempt >= MAX_ATTEMPTS or not backend.supports_defer:
+        return False
+    delay = timedelta(minutes=2 ** (attempt - 1))
+    task_function.using(run_after=timezone.now() + delay).enqueue(attempt=attempt + 1, **kwargs)
+    return True
+
 
 @task
-def send_reply_email(*, comment_id: int, recipient_id: int) -> bool:
+def send_reply_email(*, comment_id: int, recipient_id: int, attempt: int = 1) -> bool:
     comment = (
         Comment.objects.select_related("author", "group", "passage__text")
         .filter(pk=comment_id)
@@ -30,17 +57,30 @@ def send_reply_email(*, comment_id: int, recipient_id: int) -> bool:
         "url": f"{settings.SITE_URL}{comment.passage.get_absolute_url()}?group={comment.group.slug}#comment-{comment.pk}",
         "settings_url": f"{settings.SITE_URL}/settings/notifications/",
     }
-    send_mail(
-        subject=f"{comment.author.username if comment.author else 'Someone'} replied to you in {comment.group.name}",
-        message=render_to_string("discussions/email/reply.txt", context),
-        from_email=None,
-        recipient_list=[recipient.email],
-    )
+    try:
+        send_mail(
+            subject=f"{comment.author.username if comment.author else 'Someone'} replied to you in {comment.group.name}",
+            message=render_to_string("discussions/email/reply.txt", context),
+            from_email=None,
+            recipient_list=[recipient.email],
+        )
+    except SEND_ERRORS:
+        retried = retry_later(
+            send_reply_email, attempt, comment_id=comment_id, recipient_id=recipient_id
+        )
+        logger.warning(
+            "Reply email %s to user %s failed (attempt %s)", comment_id, recipient_id, attempt
+        )
+        if not retried:
+            raise
+        return False
     return True
 
 
 @task
-def send_question_emails(*, question_id: int, kind: str, recipient_ids: list[int]) -> int:
+def send_question_emails(
+    *, question_id: int, kind: str, recipient_ids: list[int], attempt: int = 1
+) -> int:
     """Email members about an assigned question or one due tomorrow, if they allow it."""
     from django.contrib.auth import get_user_model
 
@@ -56,7 +96,12 @@ def send_question_emails(*, question_id: int, kind: str, recipient_ids: list[int
         else f"New reading question in {question.group.name}"
     )
     sent = 0
-    for recipient in get_user_model().objects.filter(pk__in=recipient_ids).exclude(email=""):
+    failed = []
+    # Only those still in the group when the email goes out.
+    recipients = get_user_model().objects.filter(
+        pk__in=recipient_ids, memberships__group_id=question.group_id
+    )
+    for recipient in recipients.exclude(email=""):
         if not wants_question_email(recipient.pk):
             continue
         context = {
@@ -66,11 +111,20 @@ def send_question_emails(*, question_id: int, kind: str, recipient_ids: list[int
             "url": f"{settings.SITE_URL}{question.get_absolute_url()}",
             "settings_url": f"{settings.SITE_URL}/settings/notifications/",
         }
-        send_mail(
-            subject=subject,
-            message=render_to_string("discussions/email/question.txt", context),
-            from_email=None,
-            recipient_list=[recipient.email],
-        )
+        try:
+            send_mail(
+                subject=subject,
+                message=render_to_string("discussions/email/question.txt", context),
+                from_email=None,
+                recipient_list=[recipient.email],
+            )
+        except SEND_ERRORS:
+            failed.append(recipient.pk)
+            continue
         sent += 1
+    if failed:
+        logger.warning("Question email %s failed for %s (attempt %s)", question_id, failed, attempt)
+        retry_later(
+            send_question_emails, attempt, question_id=question_id, kind=kind, recipient_ids=failed
+        )
     return sent

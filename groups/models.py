@@ -122,6 +122,23 @@ class Removal(models.Model):
         return f"{self.user} removed from {self.group}"
 
 
+class ActionCount(models.Model):
+    """How often something happened under a key (say "post:user:12") in one time window:
+    the counter behind throttling, kept in PostgreSQL so every app server shares it."""
+
+    key = models.CharField(max_length=200)
+    window_start = models.DateTimeField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["key", "window_start"], name="one_count_per_key_window")
+        ]
+
+    def __str__(self):
+        return f"{self.key} x{self.count} from {self.window_start:%Y-%m-%d %H:%M}"
+
+
 class MeetingQuerySet(models.QuerySet):
     def scheduled(self):
         return self.filter(cancelled_at__isnull=True)

@@ -1,5 +1,7 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -18,11 +20,13 @@ from groups.forms import (
     StudyGroupForm,
 )
 from groups.models import Meeting, Membership, StudyGroup
+from groups.throttling import PASSWORD_RESET, SIGNUP, by_address, limited
 from reading import selectors as reading_selectors
 from reading.models import Text
 from sectstudy.http import HtmxHttpRequest, safe_next, slug_or_none
 
 
+@limited(SIGNUP, subject=by_address)
 @require_http_methods(["GET", "POST"])
 def signup(request: HtmxHttpRequest):
     if request.user.is_authenticated:
@@ -262,3 +266,27 @@ def notebook(request: HtmxHttpRequest, text_slug: str):
     if passage is None:  # a text with no passages yet (made in the admin)
         return redirect(f"{text.get_absolute_url()}?group={group.slug}")
     return redirect(f"{passage.get_absolute_url()}?group={group.slug}")
+
+
+def login_locked_out(request, response=None, credentials=None):
+    """django-axes' answer once logging in is paused: say why and for how long (429)."""
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    response = render(
+        request,
+        "registration/locked_out.html",
+        {"failure_limit": settings.AXES_FAILURE_LIMIT, "minutes": minutes},
+        status=429,
+    )
+    response["Retry-After"] = str(minutes * 60)
+    return response
+
+
+def _reset_email(request) -> str:
+    return f"email:{request.POST.get('email', '').strip().lower()[:150]}"
+
+
+@limited(PASSWORD_RESET, subject=by_address)
+@limited(PASSWORD_RESET, subject=_reset_email)
+def password_reset(request, *args, **kwargs):
+    """Django's password reset, with a limit on emails per address and per account."""
+    return auth_views.PasswordResetView.as_view()(request, *args, **kwargs)

@@ -1,6 +1,7 @@
 """Settings for sectstudy. Everything that differs between machines comes from the environment."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -45,6 +46,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
+    "django_tasks_db",
+    "axes",
     "reading",
     "groups",
     "discussions",
@@ -63,7 +66,24 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "sectstudy.middleware.VaryOnHtmxMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Login attempts are counted in the database (django-axes), so every app server
+# shares them: after 10 failures for one account or from one address, logging in
+# waits 15 minutes and the page says so (429).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "10"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_LOCKOUT_CALLABLE = "groups.views.login_locked_out"
+AXES_VERBOSE = False
 
 ROOT_URLCONF = "sectstudy.urls"
 
@@ -88,6 +108,15 @@ WSGI_APPLICATION = "sectstudy.wsgi.application"
 
 DATABASES = {"default": database_config(BASE_DIR)}
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# An unreachable or stuck database fails a request within seconds (503), not minutes.
+DATABASES["default"].setdefault("OPTIONS", {})
+DATABASES["default"]["OPTIONS"].setdefault(
+    "connect_timeout", int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "3"))
+)
+DATABASES["default"]["OPTIONS"].setdefault(
+    "options",
+    f"-c statement_timeout={int(os.environ.get('DATABASE_STATEMENT_TIMEOUT_MS', '30000'))}",
+)
 DATABASES["default"].setdefault("CONN_MAX_AGE", 0 if DEBUG else 60)
 DATABASES["default"].setdefault("TEST", {})
 if os.environ.get("TEST_DATABASE_NAME"):
@@ -149,8 +178,20 @@ else:
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "sectstudy <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
-# Background work (email notifications) goes through Django's tasks framework.
-TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+# Background work (emails) goes through Django's tasks framework. In production the
+# tasks wait in PostgreSQL (django-tasks-db) for `manage.py db_worker`; in development
+# and tests they run right after the request's transaction commits, unless
+# TASKS_BACKEND=database (as `make run` sets, starting a worker beside the server).
+TASKS_BACKEND = os.environ.get("TASKS_BACKEND", "immediate" if DEBUG else "database")
+TASKS = {
+    "default": {
+        "BACKEND": (
+            "django_tasks_db.DatabaseBackend"
+            if TASKS_BACKEND == "database"
+            else "django.tasks.backends.immediate.ImmediateBackend"
+        )
+    }
+}
 
 # Content Security Policy: nonce-based, no inline scripts or styles.
 SECURE_CSP = {
@@ -173,6 +214,8 @@ SESSION_COOKIE_HTTPONLY = True
 
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    # Load balancers probe over plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True

@@ -30,10 +30,12 @@ from discussions.views.common import (
 )
 from groups import permissions
 from groups.access import membership_or_404
+from groups.throttling import POSTING, POSTING_DAILY, limited
 from sectstudy.http import HtmxHttpRequest
 
 
 @login_required
+@limited(POSTING, POSTING_DAILY)
 @require_POST
 def comment_create(request: HtmxHttpRequest, group_slug: str, position: int):
     membership = membership_or_404(request, group_slug)

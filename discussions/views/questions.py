@@ -19,6 +19,7 @@ from discussions.views.common import (
 )
 from groups import permissions
 from groups.access import membership_or_404, membership_permitted
+from groups.throttling import POSTING, POSTING_DAILY, limited
 from reading.models import Passage
 from sectstudy.http import HtmxHttpRequest
 
@@ -65,6 +66,7 @@ def question_list(request: HtmxHttpRequest, group_slug: str):
 
 
 @login_required
+@limited(POSTING, POSTING_DAILY)
 @require_http_methods(["GET", "POST"])
 def question_edit(request: HtmxHttpRequest, group_slug: str, question_pk: int | None = None):
     membership = membership_permitted(request, group_slug, permissions.may_manage_questions)
@@ -135,6 +137,7 @@ def question_detail(request: HtmxHttpRequest, group_slug: str, question_pk: int)
 
 
 @login_required
+@limited(POSTING, POSTING_DAILY)
 @require_POST
 def answer_save(request: HtmxHttpRequest, group_slug: str, question_pk: int):
     membership = membership_or_404(request, group_slug)

@@ -104,6 +104,23 @@
     if (notice) notice.hidden = false;
   });
 
+  // An htmx request the server refused (too fast, unavailable, forbidden): say so where
+  // everyone notices, instead of a button that seems to do nothing.
+  document.addEventListener("htmx:responseError", function (event) {
+    var alert = document.getElementById("site-alert");
+    if (!alert) return;
+    var xhr = event.detail.xhr;
+    var type = xhr.getResponseHeader("Content-Type") || "";
+    var text = type.indexOf("text/plain") === 0 ? xhr.responseText : "";
+    if (!text) {
+      text = xhr.status === 503
+        ? "sectstudy cannot reach its database just now: wait a few seconds and try again."
+        : "That did not work (error " + xhr.status + "). Reload the page and try again.";
+    }
+    alert.textContent = text;
+    alert.hidden = false;
+  });
+
   // After a comment is posted with htmx, empty the form for the next one.
   document.addEventListener("comment-posted", function (event) {
     var form = event.target.closest ? event.target.closest("form") : null;

@@ -1,0 +1,118 @@
+"""Limits on how fast one reader (or one address) may post, sign up or ask for
+password resets, shared by every app server through a PostgreSQL counter.
+
+Each limit counts actions in fixed windows with one atomic upsert
+(INSERT ... ON CONFLICT DO UPDATE ... RETURNING), so concurrent requests on any
+server see the same count. Logins are limited by django-axes (see settings).
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import wraps
+
+from django.db import connection
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from groups.models import ActionCount
+
+
+@dataclass(frozen=True)
+class Limit:
+    name: str
+    count: int
+    per: timedelta
+    message: str
+
+
+POSTING = Limit(
+    "post",
+    20,
+    timedelta(minutes=1),
+    "You are posting very quickly. Wait a minute, then post again: what you wrote is still here.",
+)
+POSTING_DAILY = Limit(
+    "post-day", 500, timedelta(days=1), "You have posted a great deal today. Try again tomorrow."
+)
+SIGNUP = Limit(
+    "signup", 10, timedelta(hours=1), "Too many accounts were made from here. Try again later."
+)
+PASSWORD_RESET = Limit(
+    "reset",
+    5,
+    timedelta(hours=1),
+    "Too many password reset emails were asked for. Try again in an hour.",
+)
+
+
+class RateLimited(Exception):
+    def __init__(self, limit: Limit, retry_after: timedelta):
+        super().__init__(limit.message)
+        self.limit = limit
+        self.retry_after_seconds = max(1, int(retry_after.total_seconds()))
+
+
+def throttle(limit: Limit, subject: str, *, now: datetime | None = None) -> None:
+    """Count one action by `subject` (a user id, an address); raise RateLimited when it
+    goes past the limit for the current window."""
+    now = now or timezone.now()
+    seconds = int(limit.per.total_seconds())
+    window_start = datetime.fromtimestamp(int(now.timestamp()) // seconds * seconds, tz=now.tzinfo)
+    key = f"{limit.name}:{subject}"[:200]
+    table = ActionCount._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (key, window_start, count) VALUES (%s, %s, 1) "  # noqa: S608
+            "ON CONFLICT (key, window_start) DO UPDATE SET count = "
+            f"{table}.count + 1 RETURNING count",
+            [key, window_start],
+        )
+        (count,) = cursor.fetchone()
+        if count == 1:
+            # A new window: forget this key's old ones.
+            ActionCount.objects.filter(key=key, window_start__lt=window_start).delete()
+    if count > limit.count:
+        raise RateLimited(limit, window_start + limit.per - now)
+
+
+def client_address(request) -> str:
+    """The client's address as the server saw it (REMOTE_ADDR; see the README on proxies)."""
+    return request.META.get("REMOTE_ADDR", "") or "unknown"
+
+
+def by_user(request) -> str:
+    return f"user:{request.user.pk}"
+
+
+def by_address(request) -> str:
+    return f"ip:{client_address(request)}"
+
+
+def limited(*limits: Limit, subject=by_user):
+    """Throttle a view's POSTs: past a limit the answer is 429 with the limit's message
+    (plain text for htmx, a page otherwise) and nothing is done."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if request.method == "POST":
+                try:
+                    for limit in limits:
+                        throttle(limit, subject(request))
+                except RateLimited as error:
+                    return rate_limited_response(request, error)
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def rate_limited_response(request, error: RateLimited) -> HttpResponse:
+    if getattr(request, "htmx", False):
+        response = HttpResponse(str(error), status=429, content_type="text/plain; charset=utf-8")
+    else:
+        response = render(request, "429.html", {"message": str(error)}, status=429)
+    response["Retry-After"] = str(error.retry_after_seconds)
+    return response

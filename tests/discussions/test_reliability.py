@@ -1,0 +1,297 @@
+"""Issue 12: throttling, idempotent posting, honest outage answers, health."""
+
+import smtplib
+import uuid
+from datetime import datetime
+from unittest import mock
+
+import pytest
+from django.db import OperationalError
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from discussions import services
+from discussions.models import Comment, Question
+from groups import throttling
+from groups.models import ActionCount
+from tests.discussions.helpers import create_url, passage_url
+
+HTMX = {"HX-Request": "true"}
+
+
+# Idempotent posting ----------------------------------------------------------------------
+
+
+def test_comment_posted_twice_with_one_submission_id_is_stored_once(member_client, group):
+    data = {"body": "Said once.", "submission_id": str(uuid.uuid4())}
+
+    first = member_client.post(create_url(group), data)
+    second = member_client.post(create_url(group), data)
+
+    comment = Comment.objects.get()
+    assert (first.status_code, second.status_code) == (302, 302)
+    assert first["Location"] == second["Location"] == (f"{passage_url(group)}#comment-{comment.pk}")
+
+
+def test_comment_repeated_with_htmx_answers_204_and_adds_nothing(member_client, group):
+    data = {"body": "Said once.", "submission_id": str(uuid.uuid4())}
+
+    first = member_client.post(create_url(group), data, headers=HTMX)
+    second = member_client.post(create_url(group), data, headers=HTMX)
+
+    assert (first.status_code, second.status_code) == (200, 204)
+    assert Comment.objects.count() == 1
+    # The page gets a fresh id for its next comment.
+    assert 'name="submission_id"' in first.content.decode()
+    assert data["submission_id"] not in first.content.decode()
+
+
+def test_comments_with_different_submission_ids_are_both_stored(member_client, group):
+    for body in ("One.", "Two."):
+        member_client.post(create_url(group), {"body": body, "submission_id": str(uuid.uuid4())})
+    assert sorted(Comment.objects.values_list("body", flat=True)) == ["One.", "Two."]
+
+
+def test_same_submission_id_from_two_members_makes_two_comments(member_client, other_client, group):
+    data = {"body": "Same form id, two people.", "submission_id": str(uuid.uuid4())}
+    member_client.post(create_url(group), data)
+    other_client.post(create_url(group), data)
+    assert Comment.objects.count() == 2
+
+
+def test_comment_form_carries_a_fresh_submission_id(member_client, group):
+    first = member_client.get(passage_url(group)).content.decode()
+    second = member_client.get(passage_url(group)).content.decode()
+    pattern = 'name="submission_id" value="'
+    assert pattern in first
+    assert first.split(pattern)[1][:36] != second.split(pattern)[1][:36]
+
+
+def test_question_posted_twice_with_one_submission_id_is_stored_once(facilitator_client, group):
+    data = {
+        "body": "Why?",
+        "first_position": 1,
+        "last_position": 1,
+        "submission_id": str(uuid.uuid4()),
+    }
+    url = reverse("question_create", args=[group.slug])
+    facilitator_client.post(url, data)
+    facilitator_client.post(url, data)
+    assert Question.objects.count() == 1
+
+
+# Throttling --------------------------------------------------------------------------------
+
+
+def test_posting_past_the_limit_answers_429_with_a_message_and_saves_nothing(member_client, group):
+    for n in range(throttling.POSTING.count):
+        assert member_client.post(create_url(group), {"body": f"Comment {n}."}).status_code == 302
+
+    response = member_client.post(create_url(group), {"body": "One too many."})
+
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) >= 1
+    assert throttling.POSTING.message in response.content.decode()
+    assert Comment.objects.count() == throttling.POSTING.count
+
+
+def test_posting_limit_with_htmx_is_plain_text(member_client, member, group):
+    ActionCount.objects.create(
+        key=f"post:user:{member.pk}",
+        window_start=throttling_window(throttling.POSTING),
+        count=throttling.POSTING.count,
+    )
+    response = member_client.post(create_url(group), {"body": "Too fast."}, headers=HTMX)
+    assert response.status_code == 429
+    assert response["Content-Type"] == "text/plain; charset=utf-8"
+    assert response.content.decode() == throttling.POSTING.message
+    assert Comment.objects.count() == 0
+
+
+def throttling_window(limit):
+    now = timezone.now()
+    seconds = int(limit.per.total_seconds())
+    return datetime.fromtimestamp(int(now.timestamp()) // seconds * seconds, tz=now.tzinfo)
+
+
+def test_throttle_counts_are_per_subject_and_window(db):
+    limit = throttling.Limit("test", 2, throttling.POSTING.per, "slow")
+    throttling.throttle(limit, "a")
+    throttling.throttle(limit, "a")
+    throttling.throttle(limit, "b")
+    with pytest.raises(throttling.RateLimited):
+        throttling.throttle(limit, "a")
+
+
+@pytest.mark.django_db
+def test_login_is_locked_after_repeated_wrong_passwords(client, reader, settings):
+    url = reverse("login")
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        response = client.post(url, {"username": "reader", "password": "wrong"})
+        assert response.status_code == 200
+    assert client.post(url, {"username": "reader", "password": "wrong"}).status_code == 429
+
+    response = client.post(url, {"username": "reader", "password": "correct-horse-battery"})
+
+    assert response.status_code == 429
+    assert "logging in is paused for 15 minutes" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_signup_from_one_address_is_limited(client, db):
+    url = reverse("signup")
+    for n in range(throttling.SIGNUP.count):
+        client.post(url, {"username": f"user{n}"})  # invalid forms count too
+    response = client.post(url, {"username": "one-more"})
+    assert response.status_code == 429
+    assert throttling.SIGNUP.message in response.content.decode()
+
+
+def test_password_reset_emails_are_limited_per_address(client, reader, mailoutbox):
+    url = reverse("password_reset")
+    for _ in range(throttling.PASSWORD_RESET.count):
+        assert client.post(url, {"email": reader.email}).status_code == 302
+    response = client.post(url, {"email": reader.email})
+    assert response.status_code == 429
+    assert len(mailoutbox) == throttling.PASSWORD_RESET.count
+
+
+# Outage and health -------------------------------------------------------------------------
+
+
+def test_database_outage_answers_503_with_retry_after_and_an_honest_page(member, group, settings):
+    settings.DEBUG = False
+    client = Client(raise_request_exception=False)
+    client.force_login(member)
+    with mock.patch(
+        "pages.views.page_selectors.passage_page",
+        side_effect=OperationalError("connection refused"),
+    ):
+        response = client.get(passage_url(group))
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    html = response.content.decode()
+    assert "may not have been saved" in html
+    assert "Nothing you wrote was lost" not in html
+
+
+def test_other_errors_answer_500_without_promising_anything(member, group, settings):
+    settings.DEBUG = False
+    client = Client(raise_request_exception=False)
+    client.force_login(member)
+    with mock.patch("pages.views.page_selectors.passage_page", side_effect=RuntimeError("bug")):
+        response = client.get(passage_url(group))
+    assert response.status_code == 500
+    assert "may not have been saved" in response.content.decode()
+
+
+def test_healthz_reports_database_and_task_queue(client, db):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"database": "ok", "task_queue": "immediate"}
+
+
+def test_healthz_with_database_queue(client, db, settings):
+    settings.TASKS_BACKEND = "database"
+    response = client.get("/healthz")
+    assert (response.status_code, response.json()) == (
+        200,
+        {"database": "ok", "task_queue": "ok"},
+    )
+
+
+def test_healthz_when_the_database_is_down_is_503(client, db):
+    with mock.patch("sectstudy.views.connection.cursor", side_effect=OperationalError("down")):
+        response = client.get("/healthz")
+    assert (response.status_code, response.json()) == (
+        503,
+        {"database": "unreachable", "task_queue": "unknown"},
+    )
+
+
+# Emails out of the request, retried ---------------------------------------------------------
+
+
+@pytest.fixture
+def database_task_queue(settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    settings.TASKS_BACKEND = "database"
+
+
+def test_reply_email_is_queued_in_the_database_not_sent_in_the_request(
+    database_task_queue,
+    member,
+    facilitator,
+    group,
+    passage,
+    mailoutbox,
+    django_capture_on_commit_callbacks,
+):
+    from django_tasks_db.models import DBTaskResult
+
+    parent = services.comment_create(author=facilitator, group=group, passage=passage, body="Q")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.comment_create(
+            author=member, group=group, passage=passage, body="A reply", parent=parent
+        )
+
+    assert mailoutbox == []
+    assert list(DBTaskResult.objects.values_list("task_path", flat=True)) == [
+        "discussions.tasks.send_reply_email"
+    ]
+
+
+def test_failed_reply_email_is_retried_later(
+    database_task_queue, member, facilitator, group, passage, mailoutbox
+):
+    from django_tasks_db.models import DBTaskResult
+
+    from discussions.tasks import send_reply_email
+
+    parent = services.comment_create(author=facilitator, group=group, passage=passage, body="Q")
+    reply = services.comment_create(
+        author=member, group=group, passage=passage, body="A reply", parent=parent
+    )
+    DBTaskResult.objects.all().delete()
+    with mock.patch(
+        "discussions.tasks.send_mail", side_effect=smtplib.SMTPServerDisconnected("down")
+    ):
+        sent = send_reply_email.call(comment_id=reply.pk, recipient_id=facilitator.pk)
+
+    retry = DBTaskResult.objects.get()
+    assert sent is False
+    assert retry.args_kwargs["kwargs"] == {
+        "attempt": 2,
+        "comment_id": reply.pk,
+        "recipient_id": facilitator.pk,
+    }
+    assert retry.run_after > timezone.now()
+
+    # The next attempt, with the mail server back, sends it.
+    assert send_reply_email.call(**retry.args_kwargs["kwargs"]) is True
+    assert [m.to for m in mailoutbox] == [[facilitator.email]]
+
+
+def test_reply_email_gives_up_after_the_last_attempt(
+    database_task_queue, member, facilitator, group, passage
+):
+    from django_tasks_db.models import DBTaskResult
+
+    from discussions.tasks import MAX_ATTEMPTS, send_reply_email
+
+    parent = services.comment_create(author=facilitator, group=group, passage=passage, body="Q")
+    reply = services.comment_create(
+        author=member, group=group, passage=passage, body="A reply", parent=parent
+    )
+    DBTaskResult.objects.all().delete()
+    with (
+        mock.patch(
+            "discussions.tasks.send_mail", side_effect=smtplib.SMTPServerDisconnected("down")
+        ),
+        pytest.raises(smtplib.SMTPServerDisconnected),
+    ):
+        send_reply_email.call(
+            comment_id=reply.pk, recipient_id=facilitator.pk, attempt=MAX_ATTEMPTS
+        )
+    assert DBTaskResult.objects.count() == 0
