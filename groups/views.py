@@ -129,13 +129,10 @@ def invitation_regenerate(request: HtmxHttpRequest, group_slug: str):
 @require_http_methods(["GET", "POST"])
 def group_join(request: HtmxHttpRequest, invite_token: str):
     group = StudyGroup.objects.select_related("text").filter(invite_token=invite_token).first()
-    if group is None or not selectors.invitation_is_valid(group):
-        return render(
-            request,
-            "groups/invitation_invalid.html",
-            {"group": group},
-            status=410 if group else 404,
-        )
+    if group is None or group.is_notebook:  # a notebook invites nobody
+        return render(request, "groups/invitation_invalid.html", {"group": None}, status=404)
+    if not selectors.invitation_is_valid(group):
+        return render(request, "groups/invitation_invalid.html", {"group": group}, status=410)
     if not request.user.is_authenticated:
         return render(
             request,
@@ -285,6 +282,7 @@ def _reset_email(request) -> str:
     return f"email:{request.POST.get('email', '').strip().lower()[:150]}"
 
 
+@require_http_methods(["GET", "POST"])
 @limited(PASSWORD_RESET, subject=by_address)
 @limited(PASSWORD_RESET, subject=_reset_email)
 def password_reset(request, *args, **kwargs):
