@@ -428,7 +428,7 @@ def passage_questions(
                 my_answer=my_answer,
                 state=(
                     "facilitating"
-                    if membership.is_facilitator and not question.answered
+                    if permissions.is_facilitator(membership) and not question.answered
                     else question_state(question, question.answered, now)
                 ),
             )

@@ -356,11 +356,14 @@ def comment_pin(*, moderator, comment: Comment, pinned: bool) -> Comment:
 
 
 def helpful_set(*, user, comment: Comment, helpful: bool) -> None:
-    permissions.require(permissions.may_view_group, membership_of(user, comment.group_id))
-    if comment.author_id == user.pk:
-        raise ValidationError("You cannot mark your own comment as helpful.")
-    if comment.is_deleted:
-        raise ValidationError("A deleted comment cannot be marked helpful.")
+    membership = membership_of(user, comment.group_id)
+    permissions.require(permissions.may_view_group, membership)
+    if not permissions.may_mark_helpful(membership, comment):
+        raise ValidationError(
+            "A deleted comment cannot be marked helpful."
+            if comment.is_deleted
+            else "You cannot mark your own comment as helpful."
+        )
     if helpful:
         try:
             with transaction.atomic():
