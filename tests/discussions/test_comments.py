@@ -97,7 +97,7 @@ def test_comment_create_with_htmx_returns_the_comment_fragment(member_client, gr
     assert comment_order(html) == [comment.pk]
     assert f'<article class="comment indent-0"\n         id="comment-{comment.pk}"' in html
     assert '<div class="comment-body"><p>By htmx.</p>\n</div>' in html
-    assert '<p class="empty-thread" id="empty-thread" hidden hx-swap-oob="true"></p>' in html
+    assert '<p class="empty-thread" id="empty-thread" hidden data-hx-swap-oob="true"></p>' in html
     assert "<html" not in html
 
 
@@ -129,7 +129,10 @@ def test_comment_reply_with_htmx_returns_indented_fragment(
     assert json.loads(response["HX-Trigger"]) == {"comment-posted": {}}
     assert comment_order(html) == [reply.pk]
     assert f'<article class="comment indent-1"\n         id="comment-{reply.pk}"' in html
-    assert f'<div class="reply-slot" id="reply-slot-{parent.pk}" hx-swap-oob="true"></div>' in html
+    assert (
+        f'<div class="reply-slot" id="reply-slot-{parent.pk}" data-hx-swap-oob="true"></div>'
+        in html
+    )
 
 
 def test_comment_reply_form_page_has_real_action_and_parent(

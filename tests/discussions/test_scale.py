@@ -265,8 +265,8 @@ def test_passage_page_1000_threads_shows_20_and_a_more_link(member_client, group
         '<p id="more-threads">\n'
         '    <a class="button secondary" '
         f'href="{ESSAY_URL}1/?group={group.slug}&amp;shown=40#threads"\n'
-        f'       hx-get="/groups/{group.slug}/passages/1/comments/more/?shown=40"\n'
-        '       hx-target="#more-threads" hx-swap="outerHTML">Show 980 more comment threads</a>\n'
+        f'       data-hx-get="/groups/{group.slug}/passages/1/comments/more/?shown=40"\n'
+        '       data-hx-target="#more-threads" data-hx-swap="outerHTML">Show 980 more comment threads</a>\n'
         "  </p>"
     ) in html
     assert "(1000 comments)" in html
@@ -280,8 +280,8 @@ def test_thread_more_with_htmx_returns_the_next_20_threads(member_client, group,
     html = response.content.decode()
     assert response.status_code == 200
     assert comment_ids(html) == [c.pk for c in thousand_threads[20:40]]
-    assert html.count('<div hx-swap-oob="beforeend:#threads">') == 20
-    assert f'hx-get="/groups/{group.slug}/passages/1/comments/more/?shown=60"' in html
+    assert html.count('<div data-hx-swap-oob="beforeend:#threads">') == 20
+    assert f'data-hx-get="/groups/{group.slug}/passages/1/comments/more/?shown=60"' in html
     assert "Show 960 more comment threads" in html
 
 
@@ -334,9 +334,9 @@ def test_passage_page_30_replies_shows_5_and_a_more_link(other_client, group, th
     assert comment_ids(html) == [parent.pk] + [r.pk for r in replies[:5]]
     assert (
         f'<p class="more-replies"><a href="{comment_url(group, parent)}"\n'
-        f'           hx-get="{comment_url(group, parent)}?part=replies" '
-        'hx-target="closest .more-replies" '
-        'hx-swap="outerHTML">Show 25 more replies</a></p>'
+        f'           data-hx-get="{comment_url(group, parent)}?part=replies" '
+        'data-hx-target="closest .more-replies" '
+        'data-hx-swap="outerHTML">Show 25 more replies</a></p>'
     ) in html
 
 

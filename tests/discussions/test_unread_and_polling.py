@@ -229,7 +229,7 @@ def test_comment_updates_returns_others_new_comments_out_of_band(
     assert response.status_code == 200
     assert shown_comment_ids(html) == [top.pk, reply.pk]
     assert new_comment_ids(html) == [top.pk, reply.pk]
-    assert re.findall(r'hx-swap-oob="(beforeend:[^"]+)"', html) == [
+    assert re.findall(r'data-hx-swap-oob="(beforeend:[^"]+)"', html) == [
         "beforeend:#threads",
         f"beforeend:#replies-{seen.pk}",
     ]
@@ -237,9 +237,9 @@ def test_comment_updates_returns_others_new_comments_out_of_band(
     assert "Mine." not in html
     assert (
         '<p id="discussion-status" class="visually-hidden" role="status" aria-live="polite" '
-        'hx-swap-oob="true">2 new comments.</p>'
+        'data-hx-swap-oob="true">2 new comments.</p>'
     ) in html
-    assert f'hx-get="{updates_url(group, after=reply.pk)}"' in html
+    assert f'data-hx-get="{updates_url(group, after=reply.pk)}"' in html
 
 
 def test_comment_updates_leaves_out_hidden_comments_for_members(
@@ -384,8 +384,8 @@ def test_passage_page_poller_asks_after_the_latest_comment(
     html = member_client.get(passage_url(group)).content.decode()
 
     assert (
-        f'<div id="comment-poller" hx-get="{updates_url(group, after=latest.pk)}"\n'
-        '     hx-trigger="every 15s" hx-swap="outerHTML"></div>'
+        f'<div id="comment-poller" data-hx-get="{updates_url(group, after=latest.pk)}"\n'
+        '     data-hx-trigger="every 15s" data-hx-swap="outerHTML"></div>'
     ) in html
 
 
@@ -401,13 +401,13 @@ def test_posting_and_polling_refresh_the_discussion_count(client, essay):
         headers={"HX-Request": "true"},
     )
     assert (
-        '<span class="meta" id="comment-count" hx-swap-oob="true">(1 comment)</span>'
+        '<span class="meta" id="comment-count" data-hx-swap-oob="true">(1 comment)</span>'
         in response.content.decode()
     )
 
     client.force_login(reader)
     response = client.get(f"/groups/{group.slug}/passages/2/comments/updates/?after=0")
     assert (
-        '<span class="meta" id="comment-count" hx-swap-oob="true">(1 comment)</span>'
+        '<span class="meta" id="comment-count" data-hx-swap-oob="true">(1 comment)</span>'
         in response.content.decode()
     )

@@ -170,8 +170,8 @@ def test_progress_update_htmx_read_returns_fragment(reader_client, reader, essay
     assert html.strip().endswith("</section>")
     assert html.count("<section") == 1
     assertContains(response, f'<form method="post" action="{PROGRESS_URL}"', count=1)
-    assertContains(response, f'hx-post="{PROGRESS_URL}"', count=1)
-    assertContains(response, 'hx-target="#progress-panel" hx-swap="outerHTML"', count=1)
+    assertContains(response, f'data-hx-post="{PROGRESS_URL}"', count=1)
+    assertContains(response, 'data-hx-target="#progress-panel" data-hx-swap="outerHTML"', count=1)
     assertContains(response, '<input type="hidden" name="read" value="0">', html=True, count=1)
     assertContains(response, "Mark as unread", count=1)
     assertContains(response, 'name="csrfmiddlewaretoken"', count=1)
