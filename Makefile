@@ -26,6 +26,7 @@ export CHROMIUM
 .PHONY: run test bench lint fmt check-python system clean
 
 run: system $(RUNTIME_STAMP)
+	@$(PY) scripts/check-port $(HOST) $(PORT)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo
 	@echo ""
