@@ -23,7 +23,7 @@ test: NEEDS += chromium
 CHROMIUM ?= $(firstword $(wildcard /usr/bin/chromium /usr/bin/chromium-browser) /usr/bin/chromium)
 export CHROMIUM
 
-.PHONY: run test bench lint fmt check-python system clean
+.PHONY: run test faults bench lint fmt check-python system clean
 
 run: system $(RUNTIME_STAMP)
 	@$(PY) scripts/check-port $(HOST) $(PORT)
@@ -39,6 +39,10 @@ test: system $(DEV_STAMP)
 	$(PY) -m ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest -n 2
+
+# The embedded PostgreSQL's fault tests (a short run is part of `make test`), ten times over.
+faults: system $(DEV_STAMP)
+	for run in 1 2 3 4 5 6 7 8 9 10; do $(PY) -m pytest -n 2 -q tests/setup || exit 1; done
 
 bench: $(DEV_STAMP)
 	$(PY) -m pytest -m bench -q
