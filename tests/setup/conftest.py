@@ -39,6 +39,8 @@ import psycopg
 
 from sectstudy.db import configured_pgdata, embedded_database_config
 
+# SETUP
+
 config = embedded_database_config(configured_pgdata(Path.cwd()))
 with psycopg.connect(
     dbname=config["NAME"], user=config["USER"], host=config["HOST"], port=config["PORT"]
@@ -170,9 +172,11 @@ class Lab:
             self.data_dirs.append(pgdata)
         return started
 
-    def client(self, pgdata: Path) -> Started:
-        """A process using the embedded server, connected when this returns."""
-        client = self.spawn(["-c", CLIENT], pgdata, stdin=subprocess.PIPE)
+    def client(self, pgdata: Path, setup: str = "") -> Started:
+        """A process using the embedded server, connected when this returns; setup is
+        Python code it runs first."""
+        code = CLIENT.replace("# SETUP\n", setup)
+        client = self.spawn(["-c", code], pgdata, stdin=subprocess.PIPE)
 
         def connected():
             if client.process.poll() is not None:

