@@ -51,6 +51,15 @@ sys.stdin.read()
 """
 
 
+# Runs Python with the arguments that follow, SIGINT's default action restored first: a
+# process started from a terminal has it, even when this test run was started with SIGINT
+# ignored (as a background job of a non-interactive shell is), and Python then ignores Ctrl-C.
+WITH_DEFAULT_SIGINT = (
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+    "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])"
+)
+
+
 def wait_until(condition: Callable[[], object], what: str, timeout: float = DEADLINE):
     """Polls condition until it returns something true; fails naming what did not happen."""
     deadline = time.monotonic() + timeout
@@ -158,7 +167,7 @@ class Lab:
             output.with_suffix(".err").open("w") as err,
         ):
             process = subprocess.Popen(  # noqa: S603 - our own interpreter and scripts
-                [sys.executable, *args],
+                [sys.executable, "-c", WITH_DEFAULT_SIGINT, *args],
                 cwd=settings.BASE_DIR,
                 env=self.env(pgdata),
                 stdout=out,
