@@ -14,9 +14,10 @@ wheel's binaries, command wrappers (``initdb``, ``pg_ctl``) and nothing else:
 
 - Every process using the server holds a shared lock on ``var/pgdata.users``, which the
   kernel drops however the process ends (exit, Ctrl-C, ``kill``, ``kill -9``, a crash). A
-  process that exits stops the server when it can take that lock exclusively: nobody else
-  uses it. A server left behind by ``kill -9`` is adopted by the next process, which stops it.
-- Starting, stopping and repairing happen under ``var/pgdata.lock``. Before a start, what a
+  watchdog process, started with the server, waits for an exclusive lock on that file, that
+  is until nobody uses the server, and then stops it. Should the watchdog itself be killed,
+  the next process adopts the server and starts a new one.
+- Starting and repairing happen under ``var/pgdata.lock``. Before a start, what a
   crash, a reboot or an older version left behind is repaired, with one line on stderr: a
   ``postmaster.pid`` whose process is gone or is not this data directory's PostgreSQL, a
   PostgreSQL on this data directory that no ``postmaster.pid`` names, ``.handle_pids.json``.
@@ -29,7 +30,6 @@ wheel's binaries, command wrappers (``initdb``, ``pg_ctl``) and nothing else:
   instead, and ``var/pgdata`` is a symbolic link there.
 """
 
-import atexit
 import contextlib
 import fcntl
 import hashlib
@@ -43,7 +43,6 @@ import stat
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import warnings
 from dataclasses import dataclass
@@ -98,7 +97,6 @@ def embedded_server(pgdata: Path) -> "EmbeddedServer":
     pgdata = Path(os.path.abspath(pgdata.expanduser()))
     if pgdata not in _servers:
         _servers[pgdata] = EmbeddedServer(pgdata)
-        _exit_cleanly_on_signals()
     return _servers[pgdata]
 
 
@@ -141,36 +139,28 @@ class Account:
 class EmbeddedServer:
     def __init__(self, configured: Path):
         self.configured = configured
-        self.owner_pid = os.getpid()
         configured.parent.mkdir(parents=True, exist_ok=True)
         with _locked(_sibling(configured, ".lock")):
-            self.account = _server_account() if os.geteuid() == 0 else None
-            _use_reachable_binaries(self.account)
-            self.pgdata = _data_dir(configured, self.account)
-            self.log = self.pgdata / "log"
+            self._locate()
+            # Held until this process ends; waits while a watchdog is stopping the server.
+            self._users = _flock(_sibling(configured, ".users"), fcntl.LOCK_SH)
             self.postmaster = self._running() or self._start()
             self._create_database()
-            self._users = os.open(_sibling(configured, ".users"), os.O_RDONLY | os.O_CREAT, 0o644)
-            fcntl.flock(self._users, fcntl.LOCK_SH)
-        atexit.register(self.leave)
+            _start_watchdog(configured, self.log)
 
-    def leave(self) -> None:
-        """Stops using the server; stops the server too when nobody else uses it."""
-        if os.getpid() != self.owner_pid or self._users is None:
-            return  # a forked child shares its parent's lock: the parent decides
-        users, self._users = self._users, None
-        try:
-            with _locked(_sibling(self.configured, ".lock")):
-                try:
-                    fcntl.flock(users, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    last = True
-                except BlockingIOError:
-                    last = False
-                os.close(users)
-                if last:
-                    self._stop()
-        except OSError as error:  # var/ removed under a running server, say
-            say(f"could not stop the embedded PostgreSQL on {self.pgdata}: {error}")
+    @classmethod
+    def located(cls, configured: Path) -> "EmbeddedServer":
+        """The server's places and account, for the watchdog to stop it."""
+        server = cls.__new__(cls)
+        server.configured = configured
+        server._locate()
+        return server
+
+    def _locate(self) -> None:
+        self.account = _server_account() if os.geteuid() == 0 else None
+        _use_reachable_binaries(self.account)
+        self.pgdata = _data_dir(self.configured, self.account)
+        self.log = self.pgdata / "log"
 
     # Start and stop -------------------------------------------------------------
 
@@ -410,12 +400,63 @@ def _terminate(pid: int) -> None:
 
 @contextlib.contextmanager
 def _locked(path: Path):
-    fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o644)
+    fd = _flock(path, fcntl.LOCK_EX)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
         os.close(fd)
+
+
+def _flock(path: Path, operation: int) -> int:
+    """An open descriptor of path holding a flock, waiting for it unless LOCK_NB is given
+    (then -1 when another process holds it). Closing it, or the process ending, releases it."""
+    fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, operation)
+    except BlockingIOError:
+        os.close(fd)
+        return -1
+    return fd
+
+
+def _start_watchdog(configured: Path, log: Path) -> None:
+    """Starts the data directory's watchdog unless one is watching (it holds <pgdata>.watch).
+
+    The watchdog is a process of its own session, detached from this one: it waits until no
+    process holds <pgdata>.users, then stops the server. The kernel releases those locks
+    however a process ends, so the server stops after the last user even when that one was
+    killed (kill -9, a crash, os._exit) or killed its children without waiting for them."""
+    watching = _flock(_sibling(configured, ".watch"), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    if watching == -1:
+        return
+    os.close(watching)
+    project = Path(__file__).resolve().parent.parent
+    code = "import sys; sys.path.insert(0, sys.argv[1]); import sectstudy.db as db; db.watch()"
+    with log.open("a") as output:
+        subprocess.run(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-c", code, str(project), str(configured)],
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=output,
+            check=True,
+            timeout=60,
+        )
+
+
+def watch() -> None:
+    """The watchdog (see _start_watchdog): forks off, then waits and stops the server."""
+    if os.fork():
+        os._exit(0)  # the starting process waits for this one only
+    os.setsid()
+    os.chdir("/")
+    configured = Path(sys.argv[2])
+    watching = _flock(_sibling(configured, ".watch"), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    if watching == -1:
+        return  # another one started meanwhile
+    users = _flock(_sibling(configured, ".users"), fcntl.LOCK_EX)  # until nobody uses it
+    EmbeddedServer.located(configured)._stop()
+    os.close(watching)  # a process starting the server from now on starts a new watchdog
+    os.close(users)
 
 
 def _sibling(path: Path, suffix: str) -> Path:
@@ -567,13 +608,3 @@ def _make_relocation_root() -> None:
     if not RELOCATION_ROOT.exists():
         RELOCATION_ROOT.mkdir(mode=0o755, parents=True, exist_ok=True)
         os.chmod(RELOCATION_ROOT, 0o755)  # noqa: S103 - new, ours; the umask must not narrow it
-
-
-def _exit_cleanly_on_signals() -> None:
-    """Turn SIGTERM (kill, systemd, Docker) and SIGHUP (a closed terminal) into a normal
-    exit, so atexit runs and the last process using the embedded server stops it."""
-    if threading.current_thread() is not threading.main_thread():
-        return
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        if signal.getsignal(signum) is signal.SIG_DFL:
-            signal.signal(signum, lambda signum, frame: sys.exit(128 + signum))

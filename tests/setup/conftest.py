@@ -3,8 +3,8 @@
 Fixtures:
 - ``lab``: makes data directories (copies of one initialised per test session), starts
   clients (a Python process that connects and waits) and ``manage.py runserver``, and finds
-  the PostgreSQL servers running on a data directory. Whatever a test started is killed at
-  its end, and any server left on its data directories is stopped.
+  the PostgreSQL servers and watchdogs of a data directory. Whatever a test started is
+  killed at its end, and so is any server or watchdog left on its data directories.
 
 Nothing here waits a fixed time: every wait polls for its condition until a deadline.
 """
@@ -81,6 +81,16 @@ def postmasters(pgdata: Path) -> list[psutil.Process]:
             and process.info["status"] != psutil.STATUS_ZOMBIE
             and real in cmdline
         ):
+            found.append(process)
+    return found
+
+
+def watchdogs(pgdata: Path) -> list[psutil.Process]:
+    """The watchdog processes of a data directory (see sectstudy.db.watch)."""
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        cmdline = process.info["cmdline"] or []
+        if str(pgdata) in cmdline and any("db.watch()" in arg for arg in cmdline):
             found.append(process)
     return found
 
@@ -212,6 +222,16 @@ class Lab:
             wait_until(serving, f"runserver to answer on port {port}")
         return server
 
+    def orphan_server(self, pgdata: Path) -> psutil.Process:
+        """A server nobody uses and nobody watches: its client and watchdog killed."""
+        client = self.client(pgdata)
+        for watchdog in wait_until(lambda: watchdogs(pgdata), "a watchdog"):
+            watchdog.kill()
+            watchdog.wait(DEADLINE)
+        client.kill()
+        [server] = postmasters(pgdata)
+        return server
+
     def assert_no_server(self, pgdata: Path) -> None:
         wait_until(lambda: not postmasters(pgdata), f"the PostgreSQL on {pgdata} to stop")
 
@@ -219,7 +239,7 @@ class Lab:
         for started in self.started:
             started.end()
         for pgdata in self.data_dirs:
-            for process in postmasters(pgdata):
+            for process in watchdogs(pgdata) + postmasters(pgdata):
                 process.kill()
             if pgdata.is_symlink():
                 relocated = pgdata.resolve().parent

@@ -18,7 +18,7 @@ import pytest
 from django.conf import settings
 
 from sectstudy.db import RELOCATION_ROOT, SERVER_ACCOUNT
-from tests.setup.conftest import free_port, port_answers, postmasters, wait_until
+from tests.setup.conftest import free_port, port_answers, postmasters, wait_until, watchdogs
 
 as_root = pytest.mark.skipif(os.geteuid() != 0, reason="only root runs it as another account")
 
@@ -74,14 +74,24 @@ def test_embedded_server_runserver_on_busy_port_leaves_none(lab):
     lab.assert_no_server(pgdata)
 
 
-def test_embedded_server_killed_client_leaves_one_the_next_adopts_and_stops(lab):
+def test_embedded_server_killed_client_leaves_none(lab):
     pgdata = lab.pgdata()
+
     lab.client(pgdata).kill()
-    [server] = postmasters(pgdata)  # SIGKILL leaves nobody to stop it
+
+    lab.assert_no_server(pgdata)
+    lab.client(pgdata).finish()
+    lab.assert_no_server(pgdata)
+
+
+def test_embedded_server_orphan_is_adopted_and_stopped(lab):
+    pgdata = lab.pgdata()
+    server = lab.orphan_server(pgdata)
 
     survivor = lab.client(pgdata)
 
     assert postmasters(pgdata) == [server]
+    assert len(watchdogs(pgdata)) == 1
     survivor.finish()
     lab.assert_no_server(pgdata)
 
@@ -144,8 +154,7 @@ def test_embedded_server_stale_postmaster_pid_is_removed(lab, lines):
 
 def test_embedded_server_unrecorded_server_is_stopped(lab):
     pgdata = lab.pgdata()
-    lab.client(pgdata).kill()
-    [orphan] = postmasters(pgdata)
+    orphan = lab.orphan_server(pgdata)
     (pgdata / "postmaster.pid").unlink()
 
     client = lab.client(pgdata)
