@@ -1,9 +1,11 @@
 # sectstudy: `make run` serves the app with demo data; `make test` runs the whole suite.
-# Both set everything up themselves: a virtualenv in .venv and, unless DATABASE_URL
-# is set, an embedded PostgreSQL with its data in var/pgdata.
+# Both set everything up themselves: what the system lacks (a Python that can make a
+# virtualenv; for tests, Chromium) through scripts/ensure-system, a virtualenv in .venv and,
+# unless DATABASE_URL is set, an embedded PostgreSQL with its data in var/pgdata.
 
 VENV := .venv
 PY := $(VENV)/bin/python
+VENV_OK := $(VENV)/.venv-ok
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 DEV_STAMP := $(VENV)/.installed-dev
 HOST ?= 127.0.0.1
@@ -14,9 +16,17 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3 python; do \
 	if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then \
 	echo $$p; break; fi; done)
 
-.PHONY: run test bench lint fmt check-python clean
+# What the system must provide; `make test` needs Chromium too. CHROMIUM is looked for
+# when the tests run, after scripts/ensure-system may have installed it (Ubuntu names it
+# chromium-browser), and is passed to pytest alone: the script reads a CHROMIUM you set.
+NEEDS := venv
+test: NEEDS += chromium
+CHROMIUM ?= $(firstword $(wildcard /usr/bin/chromium /usr/bin/chromium-browser) /usr/bin/chromium)
 
-run: $(RUNTIME_STAMP)
+.PHONY: run test faults bench lint fmt check-python system clean
+
+run: system $(RUNTIME_STAMP)
+	@$(PY) scripts/check-port $(HOST) $(PORT)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo
 	@echo ""
@@ -24,11 +34,15 @@ run: $(RUNTIME_STAMP)
 	@echo ""
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
-test: $(DEV_STAMP)
+test: system $(DEV_STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run
-	$(PY) -m pytest -n 2
+	CHROMIUM="$(CHROMIUM)" $(PY) -m pytest -n 2
+
+# The embedded PostgreSQL's fault tests (a short run is part of `make test`), ten times over.
+faults: system $(DEV_STAMP)
+	for run in 1 2 3 4 5 6 7 8 9 10; do $(PY) -m pytest -n 2 -q tests/setup || exit 1; done
 
 bench: $(DEV_STAMP)
 	$(PY) -m pytest -m bench -q
@@ -47,15 +61,18 @@ check-python:
 		echo "Install one (for example: apt-get install python3 on Debian 13, or pyenv install 3.13) and run make again."; \
 		exit 1; fi
 
-$(PY): | check-python
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
+system: check-python
+	@scripts/ensure-system "$(PYTHON)" $(VENV) $(NEEDS)
 
-$(RUNTIME_STAMP): requirements.txt | $(PY)
+$(VENV_OK): | system
+	@scripts/ensure-venv "$(PYTHON)" $(VENV)
+	@touch $@
+
+$(RUNTIME_STAMP): requirements.txt | $(VENV_OK)
 	$(PY) -m pip install -q -r requirements.txt
 	@touch $@
 
-$(DEV_STAMP): requirements.txt requirements-dev.txt | $(PY)
+$(DEV_STAMP): requirements.txt requirements-dev.txt | $(VENV_OK)
 	$(PY) -m pip install -q -r requirements-dev.txt
 	@touch $@ $(RUNTIME_STAMP)
 
