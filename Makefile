@@ -30,9 +30,9 @@ run: system $(RUNTIME_STAMP)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo
 	@echo ""
-	@echo "sectstudy is serving at http://$(HOST):$(PORT)/  (Ctrl-C stops it)"
+	@echo "sectstudy is serving at http://$(HOST):$(PORT)/ with a task worker beside it (Ctrl-C stops both)"
 	@echo ""
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	$(PY) scripts/serve $(PY) $(HOST) $(PORT)
 
 test: system $(DEV_STAMP)
 	$(PY) -m ruff check .
