@@ -17,6 +17,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -38,6 +39,7 @@ from loadkit.verify import Check, Verifier
 
 ROOT = Path(__file__).resolve().parent.parent
 SETUP_SCRIPT = Path(__file__).resolve().parent / "loadkit" / "setup_members.py"
+KEEP_LOGS = 10  # runs whose logs stay in --log-dir
 SETUP_BUDGET = 300  # seconds for everything before the clock starts
 
 
@@ -216,34 +218,41 @@ def run_fault(pg: ThrowawayPostgres, start: float, at: float, outage: float, eve
         events.error = f"{type(exc).__name__}: {exc}"
 
 
+EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Shutdown|Warning)\b.*")
+
+
 def server_errors(log_dir: Path) -> list[str]:
-    """The first lines of every traceback the app servers and worker logged."""
-    found = []
+    """What the app servers and the worker logged as errors, grouped: the final exception
+    of each traceback (the one that ended the request), how often, and one URL."""
+    groups: dict[str, list] = {}
     for log in sorted(log_dir.glob("*.log")):
-        if not (log.name.startswith("server") or log.name.startswith("worker")):
+        if not log.name.startswith(("server", "worker")):
             continue
-        lines = log.read_text(errors="replace").splitlines()
-        for number, line in enumerate(lines):
-            if line.startswith("Internal Server Error") or line.startswith("Traceback"):
-                tail = next(
-                    (
-                        lines[k]
-                        for k in range(number + 1, min(len(lines), number + 200))
-                        if lines[k]
-                        and not lines[k].startswith((" ", "Traceback", "\t"))
-                        and not lines[k].startswith("During handling")
-                        and not lines[k].startswith("The above exception")
-                    ),
-                    "",
-                )
-                found.append(f"{log.name}: {line.strip()} -> {tail.strip()}")
-    return found
+        block: list[str] = []
+        for line in [*log.read_text(errors="replace").splitlines(), "[end]"]:
+            if line.startswith(("Internal Server Error:", "[")) or (
+                line.startswith("Traceback") and block and not block[0].startswith("Internal")
+            ):
+                if block and any(li.startswith("Traceback") for li in block):
+                    final = next((li for li in reversed(block) if EXCEPTION_LINE.match(li)), "?")
+                    final = re.sub(r"port \d+", "port N", final)[:200]
+                    where = block[0].removeprefix("Internal Server Error: ")[:120]
+                    entry = groups.setdefault(final, [0, where, log.name])
+                    entry[0] += 1
+                block = []
+            block.append(line)
+    return [
+        f"{count} x {final}  (e.g. {where}, {name})"
+        for final, (count, where, name) in sorted(groups.items(), key=lambda kv: -kv[1][0])
+    ]
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     harness = Harness(args.log_dir / stamp)
+    for old in sorted(p for p in args.log_dir.iterdir() if p.is_dir())[:-KEEP_LOGS]:
+        shutil.rmtree(old, ignore_errors=True)
     hard_limit = SETUP_BUDGET + args.seconds + args.grace + args.timeout + 120
 
     def hard_stop():
@@ -300,26 +309,7 @@ def run(args, harness: Harness) -> int:
     _out, static_err = static.communicate(timeout=180)
     if static.returncode != 0:
         raise SetupError(f"collectstatic failed: {static_err.decode()[-2000:]}")
-    step(f"demo data and {args.members} members")
-    password = secrets.token_urlsafe(16)
-    setup_env = {
-        **env,
-        "LOADTEST_MEMBERS": str(args.members),
-        "LOADTEST_FORM_LOGINS": str(min(args.form_logins, args.members)),
-        "LOADTEST_PASSWORD": password,
-    }
-    output = harness.run(
-        "setup",
-        [python, "manage.py", "shell", "-v", "0", "-c", SETUP_SCRIPT.read_text()],
-        setup_env,
-    )
-    line = next((li for li in output.splitlines() if li.startswith("LOADTEST-SETUP ")), None)
-    if line is None:
-        raise SetupError(f"the set-up printed no result:\n{output[-2000:]}")
-    setup = json.loads(line.removeprefix("LOADTEST-SETUP "))
-    harness.sink.clear()
-
-    step(f"{args.servers} gunicorn servers on ports {ports}")
+    step(f"{args.servers} gunicorn servers on ports {ports}, demo data and {args.members} members")
     for index, port in enumerate(ports):
         harness.spawn(
             f"server{index + 1}",
@@ -339,6 +329,26 @@ def run(args, harness: Harness) -> int:
             ],
             env,
         )
+    # The servers boot while the demo data and members are made: they touch the
+    # database only when the first request comes.
+    password = secrets.token_urlsafe(16)
+    setup_env = {
+        **env,
+        "LOADTEST_MEMBERS": str(args.members),
+        "LOADTEST_FORM_LOGINS": str(min(args.form_logins, args.members)),
+        "LOADTEST_PASSWORD": password,
+    }
+    output = harness.run(
+        "setup",
+        [python, "manage.py", "shell", "-v", "0", "-c", SETUP_SCRIPT.read_text()],
+        setup_env,
+    )
+    line = next((li for li in output.splitlines() if li.startswith("LOADTEST-SETUP ")), None)
+    if line is None:
+        raise SetupError(f"the set-up printed no result:\n{output[-2000:]}")
+    setup = json.loads(line.removeprefix("LOADTEST-SETUP "))
+    harness.sink.clear()
+
     command, worker_note = worker_command(setup)
     notes.append(worker_note)
     if command:
@@ -419,7 +429,7 @@ def run(args, harness: Harness) -> int:
     harness.stop_processes()
     errors = server_errors(harness.log_dir)
     if errors:
-        notes.append(f"{len(errors)} tracebacks in the server logs:")
+        notes.append("errors in the server logs (final exception, count, an example):")
         notes.extend(f"  {e}" for e in errors[:15])
     config = {
         "members": args.members,

@@ -69,7 +69,6 @@ def build(
         f"sectstudy load test: {config['members']} members, {config['seconds']} s, "
         f"{config['servers']} servers x {config['workers']} workers, fault {config['fault']}"
     )
-    out.extend(f"  note: {note}" for note in notes)
     duration = max((e.t1 for e in run), default=start) - start
     out.append("")
     out.append(
@@ -176,6 +175,10 @@ def build(
             out.append(f"            ... and {len(check.details) - 20} more")
         if check.status == "FAIL":
             verdict.failures.append(f"check failed: {check.name}")
+    if notes:
+        out.append("")
+        out.append("notes:")
+        out.extend(f"  {note}" for note in notes)
     out.append("")
     if verdict.failures:
         out.append("RESULT: FAIL")
