@@ -88,6 +88,8 @@ class Harness:
         self.pg = ThrowawayPostgres(self.tmp)
         self.sink = SmtpSink()
         self.processes: list[tuple[str, subprocess.Popen]] = []
+        self.restarts: list[tuple[float, str, int]] = []  # (when, name, exit code)
+        self.stopping = threading.Event()
         self._cleaned = threading.Lock()
 
     def run(self, name: str, argv: list[str], env: dict, timeout: float = 180) -> str:
@@ -121,7 +123,24 @@ class Harness:
         self.processes.append((name, process))
         return process
 
+    def supervise(self, name: str, argv: list[str], env: dict) -> None:
+        """Keep a process running, as systemd's Restart=always does for the task worker
+        in production (README): each exit is recorded and it is started again."""
+
+        def keep_running():
+            process = self.spawn(name, argv, env)
+            while not self.stopping.wait(0.5):
+                if process.poll() is not None:
+                    self.restarts.append((time.monotonic(), name, process.returncode))
+                    time.sleep(1)
+                    if self.stopping.is_set():
+                        return
+                    process = self.spawn(f"{name}-{len(self.restarts) + 1}", argv, env)
+
+        threading.Thread(target=keep_running, name=f"supervise-{name}", daemon=True).start()
+
     def stop_processes(self, names=None) -> None:
+        self.stopping.set()
         chosen = [(n, p) for n, p in self.processes if names is None or n in names]
         for _name, process in chosen:
             if process.poll() is None:
@@ -219,31 +238,39 @@ def run_fault(pg: ThrowawayPostgres, start: float, at: float, outage: float, eve
 
 
 EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Shutdown|Warning)\b.*")
+# Where a log record starts: Django's "<reason>: <path>" for a 5xx, gunicorn's "[...]",
+# the worker's "Task id=...", or a traceback that does not continue a chained one.
+RECORD_START = re.compile(r"^([A-Z][A-Za-z ]+: /|\[|Task id=)")
+CHAINED = ("During handling of the above exception", "The above exception was the direct cause")
 
 
 def server_errors(log_dir: Path) -> list[str]:
     """What the app servers and the worker logged as errors, grouped: the final exception
-    of each traceback (the one that ended the request), how often, and one URL."""
+    of each traceback (the one that ended the request), how often, and one example."""
     groups: dict[str, list] = {}
     for log in sorted(log_dir.glob("*.log")):
         if not log.name.startswith(("server", "worker")):
             continue
         block: list[str] = []
         for line in [*log.read_text(errors="replace").splitlines(), "[end]"]:
-            if line.startswith(("Internal Server Error:", "[")) or (
-                line.startswith("Traceback") and block and not block[0].startswith("Internal")
-            ):
-                if block and any(li.startswith("Traceback") for li in block):
+            previous = next((li for li in reversed(block) if li.strip()), "")
+            starts = RECORD_START.match(line) or (
+                line.startswith("Traceback")
+                and not previous.startswith(CHAINED)
+                and not RECORD_START.match(previous)
+            )
+            if starts:
+                if any(li.startswith("Traceback") for li in block):
                     final = next((li for li in reversed(block) if EXCEPTION_LINE.match(li)), "?")
-                    final = re.sub(r"port \d+", "port N", final)[:200]
-                    where = block[0].removeprefix("Internal Server Error: ")[:120]
-                    entry = groups.setdefault(final, [0, where, log.name])
+                    final = re.sub(r"port \d+", "port N", final)[:160]
+                    where = block[0][:100] if RECORD_START.match(block[0]) else log.name
+                    entry = groups.setdefault(final, [0, where])
                     entry[0] += 1
                 block = []
             block.append(line)
     return [
-        f"{count} x {final}  (e.g. {where}, {name})"
-        for final, (count, where, name) in sorted(groups.items(), key=lambda kv: -kv[1][0])
+        f"{count} x {final}  (e.g. {where})"
+        for final, (count, where) in sorted(groups.items(), key=lambda kv: -kv[1][0])
     ]
 
 
@@ -352,7 +379,7 @@ def run(args, harness: Harness) -> int:
     command, worker_note = worker_command(setup)
     notes.append(worker_note)
     if command:
-        harness.spawn("worker", command, env)
+        harness.supervise("worker", command, env)
     wait_until_serving(ports, harness)
 
     recorder = Recorder()
@@ -416,8 +443,13 @@ def run(args, harness: Harness) -> int:
             problems.append("PostgreSQL is not running after the fault")
             harness.pg.start()
     for name, process in harness.processes:
-        if process.poll() is not None:
+        if process.poll() is not None and not name.startswith("worker"):
             problems.append(f"{name} exited during the run with {process.returncode}")
+    for when, name, code in harness.restarts:
+        notes.append(
+            f"{name} exited with {code} at {when - start:.1f} s and was started again"
+            " (as systemd's Restart=always would)"
+        )
     problems.extend(f"member crashed: {crash}" for crash in recorder.crashes)
 
     step("checking the database")

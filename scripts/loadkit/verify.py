@@ -72,6 +72,7 @@ class Verifier:
         ):
             self.checks.append(check())
         self.checks.append(self.check_emails(emails, wait_for_emails))
+        self.checks.append(self.check_task_queue())
         return self.checks
 
     # Comments, replies, answers ------------------------------------------------
@@ -320,4 +321,24 @@ class Verifier:
             f"{sum(expected.values())} expected, {sum(counts.values())} sent, "
             f"{len(missing)} missing, {len(extra)} duplicated or unexpected"
         )
+        return check
+
+    def check_task_queue(self) -> Check:
+        check = Check("task queue: no task failed, none left waiting")
+        table = "django_tasks_database_dbtaskresult"
+        if not _columns(self.db, table):
+            check.status = "skipped"
+            check.summary = "no database task queue (TASKS runs tasks in the web process)"
+            return check
+        statuses = dict(
+            self.db.execute(f"SELECT status, count(*) FROM {table} GROUP BY status").fetchall()  # noqa: S608 - a constant
+        )
+        for status in ("FAILED", "READY", "RUNNING"):
+            if statuses.get(status):
+                check.fail(f"{statuses[status]} tasks {status}")
+        for path, exception in self.db.execute(
+            f"SELECT task_path, exception_class_path FROM {table} WHERE status = 'FAILED' LIMIT 5"  # noqa: S608
+        ).fetchall():
+            check.details.append(f"failed: {path}: {exception}")
+        check.summary = ", ".join(f"{k}: {v}" for k, v in sorted(statuses.items())) or "empty"
         return check

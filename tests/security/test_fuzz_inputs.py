@@ -70,7 +70,14 @@ any_text = st.text(
 any_number = st.integers(min_value=-(2**70), max_value=2**70).map(str)
 junk_slug = st.from_regex(r"[-a-zA-Z0-9_]{1,80}", fullmatch=True) | st.just("a" * 300)
 any_int = st.integers(min_value=0, max_value=2**80)
-INT_PARAMETERS = {"position", "comment_pk", "question_pk", "meeting_pk", "membership_pk"}
+INT_PARAMETERS = {
+    "position",
+    "passage_pk",
+    "comment_pk",
+    "question_pk",
+    "meeting_pk",
+    "membership_pk",
+}
 
 
 # The URLconf (all of it but the admin) -------------------------------------------
@@ -212,8 +219,23 @@ def world(db):
     notebook = Membership.objects.filter(user=member).exclude(group__in=[group, elsewhere]).first()
     if notebook is not None:
         other["group_slug"].append(notebook.group.slug)
-    own |= {"text_slug": [essay.slug], "position": [2, 3, 1], "uidb64": ["MQ"], "token": ["x"]}
-    other |= {"text_slug": [], "position": [10, 11], "uidb64": ["Mg"], "token": ["set-password"]}
+    removed = Passage.objects.create(
+        text=essay, position=None, removed_at=timezone.now(), body="Gone.", word_count=1
+    )
+    own |= {
+        "text_slug": [essay.slug],
+        "position": [2, 3, 1],
+        "passage_pk": [removed.pk],
+        "uidb64": ["MQ"],
+        "token": ["x"],
+    }
+    other |= {
+        "text_slug": [],
+        "position": [10, 11],
+        "passage_pk": [essay.passages.get(position=2).pk],
+        "uidb64": ["Mg"],
+        "token": ["set-password"],
+    }
     extra = tuple(str(v) for values in (own, other) for vs in values.values() for v in vs)
     clients = {}
     for role, user in (("anonymous", None), ("member", member), ("facilitator", facilitator)):
@@ -261,13 +283,13 @@ def path_value(world: World, name: str):
     choices = [
         st.sampled_from(values) for values in (world.own.get(name), world.other.get(name)) if values
     ]
-    choices.append(any_int if name in INT_PARAMETERS else junk_slug)
+    choices.append(any_int if name in INT_PARAMETERS or name.endswith("_pk") else junk_slug)
     return st.integers(0, 7).flatmap(lambda n: choices[min(max(n - 4, 0), len(choices) - 1)])
 
 
 def allowed_methods(world: World, route: str, converters: tuple) -> tuple[str, ...]:
     """The methods the view takes, from the `Allow` header of an OPTIONS request."""
-    path = path_for(route, {key: world.own[key][0] for key in converters})
+    path = path_for(route, {key: world.own.get(key, ["1"])[0] for key in converters})
     response = world.clients["facilitator"].options(path)
     allowed = [m.strip() for m in response.get("Allow", "").split(",")]
     return tuple(m for m in ("GET", "POST") if m in allowed) or ("GET", "POST")
