@@ -274,6 +274,11 @@ def server_errors(log_dir: Path) -> list[str]:
     ]
 
 
+def stop_on_signal(signum, frame):
+    print(f"loadtest: signal {signum}; stopping everything", file=sys.stderr, flush=True)
+    sys.exit(128 + signum)
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -292,7 +297,10 @@ def main(argv=None) -> int:
     watchdog = threading.Timer(hard_limit, hard_stop)
     watchdog.daemon = True
     watchdog.start()
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    # Ctrl-C and SIGTERM stop the run and everything it started (also when started in
+    # the background, where a shell leaves SIGINT ignored).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, stop_on_signal)
     try:
         return run(args, harness)
     except SetupError as error:
