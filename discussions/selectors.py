@@ -99,7 +99,7 @@ def comments_for(
     else:
         comments = comments.filter(question_id__in=question_ids)
     return (
-        comments.select_related("author", "hidden_by")
+        comments.select_related("author", "hidden_by", "passage")
         .annotate(
             helpful_count=Count("helpful_marks", distinct=True),
             marked_helpful=Exists(HelpfulMark.objects.filter(comment=OuterRef("pk"), user=user)),

@@ -64,8 +64,13 @@ class StudyGroup(models.Model):
     def get_absolute_url(self):
         return reverse("group_detail", kwargs={"group_slug": self.slug})
 
-    def passage_url(self, position: int, anchor: str = "") -> str:
-        """A passage of the group's text with this group's discussion beside it."""
+    def passage_url(self, position: int | None, anchor: str = "") -> str:
+        """A passage of the group's text with this group's discussion beside it. A
+        passage a revision removed has no position: its link is the text's contents,
+        which list removed passages with their discussions."""
+        if position is None:
+            url = reverse("text_detail", kwargs={"text_slug": self.text.slug})
+            return f"{url}?group={self.slug}"
         url = reverse("passage_detail", kwargs={"text_slug": self.text.slug, "position": position})
         return f"{url}?group={self.slug}" + (f"#{anchor}" if anchor else "")
 

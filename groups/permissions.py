@@ -127,7 +127,13 @@ def may_edit_comment(membership, comment) -> bool:
 
 @rule
 def may_reply(membership, comment) -> bool:
-    return may_comment(membership) and comment.deleted_at is None
+    """Replies go to comments that still stand, on passages still in the text (a passage
+    a revision removed keeps its discussion, read-only)."""
+    return (
+        may_comment(membership)
+        and comment.deleted_at is None
+        and comment.passage.removed_at is None
+    )
 
 
 @rule

@@ -15,6 +15,7 @@ from discussions.models import Comment, Question
 from discussions.selectors import may_read
 from groups import permissions
 from groups.models import Membership, StudyGroup
+from reading.models import Passage
 from tests.discussions.helpers import post_comment
 from tests.factories import make_user
 
@@ -110,6 +111,7 @@ def comment(author_id=1, deleted=False, hidden=False, group=SHARED) -> Comment:
         author_id=author_id,
         deleted_at=WHEN if deleted else None,
         hidden_at=WHEN if hidden else None,
+        passage=Passage(position=1),
     )
 
 
