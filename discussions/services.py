@@ -155,9 +155,7 @@ def comment_create(
     """Post a comment or a reply. Posting the same form again (same `submission_id`)
     returns the comment it already made."""
     permissions.require(permissions.may_comment, membership_of(author, group.pk))
-    if submission_id is not None and (
-        existing := Comment.objects.filter(author=author, submission_id=submission_id).first()
-    ):
+    if existing := selectors.submitted_comment(author, submission_id):
         return existing
     if passage.text_id != group.text_id:
         raise ValidationError("That passage is not part of this group's text.")
@@ -183,9 +181,7 @@ def comment_create(
             )
             _notify_for_comment(comment)
     except IntegrityError as error:
-        if submission_id is not None and (
-            existing := Comment.objects.filter(author=author, submission_id=submission_id).first()
-        ):
+        if existing := selectors.submitted_comment(author, submission_id):
             return existing  # the same form, posted twice at once: the first one won
         # The parent was deleted between the form being shown and submitted.
         raise ValidationError("The comment you replied to was just deleted.") from error
