@@ -48,6 +48,7 @@ class PassagePage:
     group_query: str  # "?group=<slug>" when the page was opened for a group by its link
     is_read: bool
     progress: reading_selectors.Progress | None
+    corrections: list[reading_selectors.Correction]
 
 
 def passage_page(
@@ -80,4 +81,5 @@ def passage_page(
         group_query=f"?group={membership.group.slug}" if membership and group_from_link else "",
         is_read=reading_selectors.is_read(user=user, passage=passage),
         progress=progress,
+        corrections=reading_selectors.passage_corrections(passage=passage),
     )

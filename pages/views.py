@@ -36,18 +36,22 @@ def text_detail(request: HtmxHttpRequest, text_slug: str):
         if membership is not None
         else None
     )
-    passages = selectors.contents_rows(user=request.user, text=text, new_counts=new_counts)
+    contents = selectors.contents_page(
+        user=request.user, text=text, page_number=request.GET.get("page"), new_counts=new_counts
+    )
     return render(
         request,
         "pages/text_detail.html",
         {
             "text": text,
-            "passages": passages,
+            "contents": contents,
+            "passages": contents.rows,
             "membership": membership,
             "group_choices": choices,
             "progress": progress,
             "first_unread": selectors.first_unread_passage(user=request.user, text=text),
             "removed_passages": selectors.removed_passages(text=text),
+            "revisions": selectors.text_revisions(text=text),
             "groups": group_selectors.groups_for_user(user=request.user, text=text),
         },
     )
@@ -163,5 +167,6 @@ def removed_passage_detail(request: HtmxHttpRequest, text_slug: str, passage_pk:
             "group": membership.group if membership else None,
             "thread": thread,
             "passage_html": highlighted_body(passage, thread),
+            "corrections": selectors.passage_corrections(passage=passage),
         },
     )

@@ -1,10 +1,12 @@
 """Reads for reading pages: querysets shaped for each page, free of N+1 queries."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
+from django.core.paginator import Page, Paginator
 from django.db.models import Count, OuterRef, Subquery
 
-from reading.models import Passage, ReadingProgress, Text
+from reading.models import Passage, PassageVersion, ReadingProgress, Revision, Text
 
 
 @dataclass(frozen=True)
@@ -87,16 +89,47 @@ class PassageRow:
     new_comments: int = 0
 
 
-def contents_rows(*, user, text: Text, new_counts: dict[int, int] | None = None):
+# Passages per contents page: a 2,000-passage text stays a light page (about 40 KB).
+CONTENTS_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class ContentsPage:
+    """One page of a text's contents; `page` is Django's Page, for the pager."""
+
+    rows: list[PassageRow]
+    page: Page
+
+    @property
+    def label(self) -> str:
+        return f"passages {self.page.start_index()} to {self.page.end_index()}"
+
+    @property
+    def links(self) -> list[tuple[int, str]]:
+        """(page number, "101–200") for each page."""
+        size, count = self.page.paginator.per_page, self.page.paginator.count
+        return [
+            (number, f"{(number - 1) * size + 1}–{min(number * size, count)}")
+            for number in self.page.paginator.page_range
+        ]
+
+
+def contents_page(
+    *, user, text: Text, page_number=1, new_counts: dict[int, int] | None = None
+) -> ContentsPage:
+    """A page of the contents; a page number that is not one gives the nearest page."""
     new_counts = new_counts or {}
-    return [
+    passages = text.passages.with_read_state(user).order_by("position")
+    page = Paginator(passages, CONTENTS_PAGE_SIZE).get_page(page_number)
+    rows = [
         PassageRow(
             passage=passage,
             is_read=passage.is_read,
             new_comments=new_counts.get(passage.position, 0),
         )
-        for passage in text.passages.with_read_state(user).order_by("position")
+        for passage in page
     ]
+    return ContentsPage(rows=rows, page=page)
 
 
 def is_read(*, user, passage: Passage) -> bool:
@@ -113,3 +146,26 @@ def first_unread_passage(*, user, text: Text) -> Passage | None:
 def removed_passages(*, text: Text) -> list[Passage]:
     """Passages revisions took out of the text, which keep their discussions."""
     return list(Passage.everything.filter(text=text, position__isnull=True).order_by("removed_at"))
+
+
+@dataclass(frozen=True)
+class Correction:
+    """A revision changed this passage's words: when, and the wording it had before."""
+
+    corrected_at: datetime
+    previous_body: str
+
+
+def passage_corrections(*, passage: Passage) -> list[Correction]:
+    """The passage's earlier wordings, the latest correction first."""
+    return [
+        Correction(corrected_at=corrected_at, previous_body=body)
+        for body, corrected_at in PassageVersion.objects.filter(passage=passage)
+        .order_by("-revision__created_at", "-pk")
+        .values_list("body", "revision__created_at")
+    ]
+
+
+def text_revisions(*, text: Text, limit: int = 20) -> list[Revision]:
+    """The text's history, newest first: when it was imported and each revision since."""
+    return list(text.revisions.order_by("-created_at", "-pk")[:limit])

@@ -1,5 +1,8 @@
 """Revising a text: passages aligned by content, discussions kept on their words."""
 
+import html
+import re
+
 import pytest
 from django.core.management import call_command
 
@@ -240,3 +243,33 @@ def test_import_text_revise_dry_run_prints_plan_and_changes_nothing(essay, tmp_p
 )
 def test_align_recognises_each_kind_of_change(old, new, kinds):
     assert [step.kind for step in align(old, new)] == kinds
+
+
+def test_edited_passage_says_corrected_on_with_the_previous_wording(essay, client):
+    _, passages = paragraphs()
+    first_wording = passages[2]
+    text_revise(text=essay, source=source_of([*passages[:2], first_wording + " Addendum."]))
+    text_revise(
+        text=essay, source=source_of([*passages[:2], first_wording + " Addendum, corrected."])
+    )
+
+    page = client.get("/texts/anatomy-of-the-sect/3/").content.decode()
+    unchanged = client.get("/texts/anatomy-of-the-sect/2/").content.decode()
+
+    assert "Corrected on" in page
+    wordings = re.findall(r'<blockquote class="previous-wording"><p>(.*?)</p>', page, re.S)
+    # Newest correction first: the wording just replaced, then the original.
+    assert [html.unescape(w) for w in wordings] == [first_wording + " Addendum.", first_wording]
+    assert "Corrected on" not in unchanged
+
+
+def test_removed_passage_page_keeps_its_corrections(essay, client):
+    _, passages = paragraphs()
+    text_revise(text=essay, source=source_of([passages[0] + " Later regretted.", *passages[1:]]))
+    text_revise(text=essay, source=source_of(passages[1:]))
+    removed = Passage.everything.get(text=essay, position__isnull=True)
+
+    page = client.get(removed.get_absolute_url()).content.decode()
+
+    assert "Corrected on" in page
+    assert passages[0] in page

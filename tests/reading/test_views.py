@@ -256,6 +256,65 @@ def test_text_detail_logged_in_all_read_says_so(reader_client, reader, essay):
     )
 
 
+def long_text(passages: int) -> Text:
+    from reading.services import text_import
+
+    source = "A Long Text\n\n" + "\n\n".join(
+        f"Paragraph {n} of a long text, with words enough to fill a line or two of the page."
+        for n in range(1, passages + 1)
+    )
+    return text_import(source=source).text
+
+
+def test_text_detail_pages_the_contents_of_a_long_text(client, db):
+    text = long_text(250)
+    url = text.get_absolute_url()
+
+    first, last = client.get(url), client.get(url + "?page=3")
+
+    assert [row[0] for row in contents_rows(first)] == list(range(1, 101))
+    assert [row[0] for row in contents_rows(last)] == list(range(201, 251))
+    assert "Showing passages 201 to 250 of 250." in page(last)
+    assertContains(last, 'href="?page=3" aria-current="page"', count=2)
+    assertContains(first, '<span class="visually-hidden">Passages </span>101–200</a>', count=2)
+
+
+@pytest.mark.parametrize("number", ["abc", "0", "-1", "99999999999999999999999", "1\x00", "2.5"])
+def test_text_detail_odd_page_numbers_show_the_nearest_page(client, db, number):
+    text = long_text(150)
+
+    response = client.get(text.get_absolute_url(), {"page": number})
+
+    assert response.status_code == 200
+    assert contents_rows(response)
+
+
+def test_text_detail_short_text_has_no_pager(client, essay):
+    assertNotContains(client.get(ESSAY_URL), "contents-pager")
+
+
+def test_text_detail_contents_of_2000_passages_stays_light(client, db):
+    text = long_text(2_000)
+
+    response = client.get(text.get_absolute_url())
+
+    assert len(response.content) < 150_000
+    assert len(contents_rows(response)) == 100
+
+
+def test_text_detail_shows_the_history_of_revisions(client, essay):
+    from reading.services import text_revise
+
+    source = SHIPPED_ESSAY.read_text(encoding="utf-8")
+    text_revise(text=essay, source=source + "\n\nA closing note.\n")
+
+    response = client.get(ESSAY_URL)
+
+    assertContains(response, "History of this text")
+    assertContains(response, "1 inserted, 10 unchanged.")
+    assertContains(response, "Imported with 10 passages.")
+
+
 # Passage page -------------------------------------------------------------------
 
 
