@@ -1,6 +1,14 @@
+import base64
+import binascii
+
 from django import forms
 
-from reading.models import Text
+from reading.importing import ENCODINGS, TextParseError, decode_source
+from reading.models import AUTHOR_MAX_LENGTH, SLUG_MAX_LENGTH, TITLE_MAX_LENGTH, Text
+
+# A text file larger than this is not an essay (2,000 passages of 100 words is ~1.3 MB).
+MAX_TEXT_FILE_BYTES = 5 * 1024 * 1024
+ENCODING_CHOICES = [(name, name) for name in ENCODINGS]
 
 
 class ProgressForm(forms.Form):
@@ -29,4 +37,63 @@ class PassageRangeFormMixin:
                 self.add_error(name, f"Choose a passage between 1 and {self.passage_count}.")
         if first is not None and last is not None and last < first:
             self.add_error("last_position", "The last passage cannot come before the first.")
+        return cleaned
+
+
+class TextFileForm(forms.Form):
+    """A plain-text file to import as a new text or to revise a text with (the admin's
+    upload). The file's bytes travel on to the confirmation step in `source`."""
+
+    file = forms.FileField(
+        help_text="Plain text: a title line, then passages separated by blank lines."
+    )
+    encoding = forms.ChoiceField(choices=ENCODING_CHOICES, initial="utf-8")
+    title = forms.CharField(
+        max_length=TITLE_MAX_LENGTH, required=False, help_text="Default: the file's first line."
+    )
+    author = forms.CharField(max_length=AUTHOR_MAX_LENGTH, required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        upload = cleaned.get("file")
+        if upload is None or "encoding" not in cleaned:
+            return cleaned
+        if upload.size > MAX_TEXT_FILE_BYTES:
+            self.add_error("file", f"The file is larger than {MAX_TEXT_FILE_BYTES // 2**20} MB.")
+            return cleaned
+        data = upload.read()
+        try:
+            cleaned["source"] = decode_source(data, cleaned["encoding"])
+        except TextParseError as error:
+            self.add_error("file", str(error))
+        cleaned["data"] = base64.b64encode(data).decode("ascii")
+        return cleaned
+
+
+class NewTextFileForm(TextFileForm):
+    slug = forms.SlugField(
+        max_length=SLUG_MAX_LENGTH, required=False, help_text="Default: made from the title."
+    )
+
+
+class ConfirmTextFileForm(forms.Form):
+    """The confirmation of a previewed upload: the same file and choices, and the
+    plan the staff member saw, so that a plan that changed meanwhile is shown again."""
+
+    data = forms.CharField(widget=forms.HiddenInput)
+    encoding = forms.ChoiceField(choices=ENCODING_CHOICES, widget=forms.HiddenInput)
+    title = forms.CharField(max_length=TITLE_MAX_LENGTH, required=False, widget=forms.HiddenInput)
+    author = forms.CharField(max_length=AUTHOR_MAX_LENGTH, required=False, widget=forms.HiddenInput)
+    slug = forms.CharField(max_length=SLUG_MAX_LENGTH, required=False, widget=forms.HiddenInput)
+    plan_digest = forms.CharField(max_length=64, widget=forms.HiddenInput)
+
+    def clean(self):
+        cleaned = super().clean()
+        if "data" not in cleaned or "encoding" not in cleaned:
+            return cleaned
+        try:
+            data = base64.b64decode(cleaned["data"], validate=True)
+            cleaned["source"] = decode_source(data, cleaned["encoding"])
+        except (binascii.Error, ValueError, TextParseError):
+            raise forms.ValidationError("The file was not sent back intact.") from None
         return cleaned

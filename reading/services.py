@@ -35,10 +35,11 @@ SHIPPED_ESSAY_AUTHOR = "Hal Draper"
 
 @dataclass(frozen=True)
 class ImportResult:
-    text: Text
+    text: Text  # not saved for a dry run
     created: int
     updated: int
     unchanged: int
+    passages: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -76,12 +77,15 @@ def _checked_details(*, title: str, author: str, slug: str) -> tuple[str, str, s
 
 
 @transaction.atomic
-def text_import(*, source: str, title: str = "", author: str = "", slug: str = "") -> ImportResult:
+def text_import(
+    *, source: str, title: str = "", author: str = "", slug: str = "", dry_run: bool = False
+) -> ImportResult:
     """Create a new text from plain text.
 
     A text is identified by its slug. Importing the very same text again changes
     nothing; a different text at an existing slug is refused: revising a text is
-    explicit (`text_revise`), so one essay never silently replaces another.
+    explicit (`text_revise`), so one essay never silently replaces another. With
+    `dry_run` every check is made and nothing is written.
     """
     parsed = parse_text(source)
     title, author, slug = _checked_details(title=title, author=author, slug=slug)
@@ -97,20 +101,36 @@ def text_import(*, source: str, title: str = "", author: str = "", slug: str = "
     if existing is not None:
         bodies = list(existing.passages.order_by("position").values_list("body", flat=True))
         if bodies == parsed.passages and existing.title == title:
-            return ImportResult(text=existing, created=0, updated=0, unchanged=len(bodies))
+            return ImportResult(
+                text=existing,
+                created=0,
+                updated=0,
+                unchanged=len(bodies),
+                passages=tuple(parsed.passages),
+            )
         raise ValidationError(
             f"There is already a text at /texts/{slug}/ (“{existing.title}”) with other "
             "passages. Revise it explicitly, or import this one under another slug.",
             code="text_exists",
+        )
+    count = len(parsed.passages)
+    if dry_run:
+        return ImportResult(
+            text=Text(title=title, author=author, slug=slug),
+            created=count,
+            updated=0,
+            unchanged=0,
+            passages=tuple(parsed.passages),
         )
     text = Text.objects.create(title=title, author=author, slug=slug)
     Passage.objects.bulk_create(
         Passage(text=text, position=position, body=body, word_count=len(body.split()))
         for position, body in enumerate(parsed.passages, start=1)
     )
-    count = len(parsed.passages)
     Revision.objects.create(text=text, summary=f"Imported with {count} passages.")
-    return ImportResult(text=text, created=count, updated=0, unchanged=0)
+    return ImportResult(
+        text=text, created=count, updated=0, unchanged=0, passages=tuple(parsed.passages)
+    )
 
 
 def _positions(indexes) -> str:

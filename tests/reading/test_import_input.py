@@ -84,7 +84,6 @@ def run(tmp_path, data: bytes, **options) -> str:
             {"encoding": "klingon"},
             "Unknown encoding “klingon”: try one of utf-8, latin-1, cp1252, utf-16.",
         ),
-        (b"Title\n\nBody.\n", {"dry_run": True}, "--dry-run goes with --revise SLUG."),
         (
             b"Title\n\nBody.\n",
             {"revise": "no-such-text"},
@@ -141,3 +140,16 @@ def test_parse_text_keeps_double_spaces_inside_lines():
     parsed = parse_text("Title\n\nA  devil's\tdictionary.\n")
 
     assert parsed.passages == ["A  devil's\tdictionary."]
+
+
+def test_import_text_dry_run_of_a_new_text_changes_nothing(essay, tmp_path, capsys):
+    before = snapshot()
+    path = tmp_path / "new.txt"
+    path.write_bytes(b"A New Essay\n\nFirst.\n\nSecond.\n")
+
+    call_command("import_text", str(path), dry_run=True)
+
+    assert capsys.readouterr().out == (
+        "“A New Essay” (/texts/a-new-essay/): 2 passages to add. Dry run: nothing changed.\n"
+    )
+    assert snapshot() == before

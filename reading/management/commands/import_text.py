@@ -28,7 +28,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--dry-run",
             action="store_true",
-            help="With --revise: print which passage becomes which, change nothing.",
+            help="Check the file and print what would change (with --revise, which passage "
+            "becomes which); change nothing.",
         )
         parser.add_argument(
             "--encoding",
@@ -37,8 +38,6 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, file: Path, title, author, slug, revise, dry_run, encoding, **options):
-        if dry_run and not revise:
-            raise CommandError("--dry-run goes with --revise SLUG.")
         if revise and slug:
             raise CommandError(
                 "A revision keeps the text's slug: pass --revise or --slug, not both."
@@ -52,7 +51,7 @@ class Command(BaseCommand):
             if revise:
                 self._revise(revise, source, title, author, dry_run)
             else:
-                self._import(source, title, author, slug)
+                self._import(source, title, author, slug, dry_run)
         except TextParseError as error:
             raise CommandError(str(error)) from error
         except ValidationError as error:
@@ -61,18 +60,20 @@ class Command(BaseCommand):
                 message += " To revise it, use --revise SLUG; for a new text, pass --slug."
             raise CommandError(message) from error
 
-    def _import(self, source, title, author, slug):
-        result = text_import(source=source, title=title, author=author, slug=slug)
-        if result.created:
+    def _import(self, source, title, author, slug, dry_run):
+        result = text_import(source=source, title=title, author=author, slug=slug, dry_run=dry_run)
+        where = f"“{result.text.title}” (/texts/{result.text.slug}/)"
+        if not result.created:
             self.stdout.write(
-                f"“{result.text.title}” (/texts/{result.text.slug}/): "
-                f"{result.created} passages added."
+                f"{where} is already imported with these {result.unchanged} passages: "
+                "nothing changed."
+            )
+        elif dry_run:
+            self.stdout.write(
+                f"{where}: {result.created} passages to add. Dry run: nothing changed."
             )
         else:
-            self.stdout.write(
-                f"“{result.text.title}” (/texts/{result.text.slug}/) is already imported "
-                f"with these {result.unchanged} passages: nothing changed."
-            )
+            self.stdout.write(f"{where}: {result.created} passages added.")
 
     def _revise(self, slug, source, title, author, dry_run):
         text = Text.objects.filter(slug=slug).first()
