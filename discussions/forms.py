@@ -88,6 +88,17 @@ class CommentEditForm(forms.ModelForm):
         fields = ("body",)
 
 
+class QuoteReattachForm(forms.Form):
+    quote = forms.CharField(
+        label="The words this comment is about now",
+        max_length=QUOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Select them in the passage, or copy them here.",
+        error_messages={"required": "Choose the words of the passage this comment is about."},
+    )
+    quote_start = CommentForm.base_fields["quote_start"]
+
+
 class HideForm(forms.Form):
     reason = forms.CharField(
         label="Reason (shown to the author)",

@@ -170,6 +170,8 @@ class Comment(models.Model):
     # then points at the corrected ones), and whether nothing close remained.
     quote_original = models.TextField(max_length=QUOTE_MAX_LENGTH, blank=True)
     quote_detached_at = models.DateTimeField(null=True, blank=True)
+    # When the author or a facilitator re-attached a detached quote to new words.
+    quote_reattached_at = models.DateTimeField(null=True, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     edited_at = models.DateTimeField(null=True, blank=True)
@@ -264,8 +266,12 @@ class Comment(models.Model):
 
     @property
     def quote_reanchored(self) -> bool:
-        """The quote was moved approximately onto corrected words."""
-        return bool(self.quote_original) and self.quote_detached_at is None
+        """The quote was moved approximately onto corrected words by a revision."""
+        return (
+            bool(self.quote_original)
+            and self.quote_detached_at is None
+            and self.quote_reattached_at is None
+        )
 
     @property
     def is_answer(self) -> bool:

@@ -104,6 +104,7 @@ def comments_follow_revision(*, text, revision, changed, absorbed, pieces, **_si
             "quote_end",
             "quote_original",
             "quote_detached_at",
+            "quote_reattached_at",
         ],
     )
     for target, root_ids in moves.items():
@@ -128,11 +129,13 @@ def _reanchor_quote(comment: Comment, candidates: list[int], bodies: dict, now) 
     if not found:
         comment.quote_detached_at = comment.quote_detached_at or now
         comment.quote_start = comment.quote_end = None
+        comment.quote_reattached_at = None
         return candidates[0]
     *_, pk, match = min(found, key=lambda item: item[:3])
     selector = selector_at(bodies[pk], match.start, match.end)
-    if match.errors and not comment.quote_original:
-        comment.quote_original = comment.quote_exact
+    if match.errors:
+        comment.quote_original = comment.quote_original or comment.quote_exact
+        comment.quote_reattached_at = None
     comment.quote_exact = selector.exact
     comment.quote_prefix = selector.prefix
     comment.quote_suffix = selector.suffix
@@ -282,6 +285,41 @@ def comment_delete(*, user, comment: Comment) -> Comment | None:
         return comment
     comment.delete()
     return None
+
+
+@transaction.atomic
+def comment_quote_reattach(
+    *, user, comment: Comment, quote: str, quote_start: int | None = None
+) -> Comment:
+    """Anchor a detached quote (a revision left nothing close to its words) to words
+    chosen in the passage now. The words first quoted stay on record."""
+    comment = _locked_comment(comment)
+    permissions.require(
+        permissions.may_reattach_quote,
+        membership_of(user, comment.group_id),
+        comment,
+        message="Only the author or a facilitator can re-attach this quote.",
+    )
+    passage = comment.passage
+    if passage.is_removed:
+        raise ValidationError("This passage is no longer in the text: its quotes stay as they are.")
+    fields = _quote_fields(passage, quote, quote_start)
+    if not fields:
+        raise ValidationError({"quote": "Choose the words of the passage this comment is about."})
+    comment.quote_original = comment.quote_original or comment.quote_exact
+    for name, value in fields.items():
+        setattr(comment, name, value)
+    comment.quote_detached_at = None
+    comment.quote_reattached_at = timezone.now()
+    comment.save(
+        update_fields=[
+            *fields,
+            "quote_original",
+            "quote_detached_at",
+            "quote_reattached_at",
+        ]
+    )
+    return comment
 
 
 def _require_author(user, comment: Comment) -> None:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from discussions.views import comments, notifications, questions
+from discussions.views import comments, notifications, questions, quotes
 
 group = "groups/<slug:group_slug>"
 
@@ -19,6 +19,11 @@ urlpatterns = [
     path(f"{group}/comments/<int:comment_pk>/", comments.comment_thread, name="comment_thread"),
     path(f"{group}/comments/<int:comment_pk>/reply/", comments.comment_reply, name="comment_reply"),
     path(f"{group}/comments/<int:comment_pk>/edit/", comments.comment_edit, name="comment_edit"),
+    path(
+        f"{group}/comments/<int:comment_pk>/quote/",
+        quotes.quote_reattach,
+        name="quote_reattach",
+    ),
     path(
         f"{group}/comments/<int:comment_pk>/delete/", comments.comment_delete, name="comment_delete"
     ),

@@ -126,6 +126,18 @@ def may_edit_comment(membership, comment) -> bool:
 
 
 @rule
+def may_reattach_quote(membership, comment) -> bool:
+    """A quote a revision detached (nothing close to its words remained) is re-attached
+    to new words by the comment's author or a facilitator."""
+    return (
+        membership is not None
+        and comment.quote_detached_at is not None
+        and comment.deleted_at is None
+        and (comment.author_id == membership.user_id or is_facilitator(membership))
+    )
+
+
+@rule
 def may_reply(membership, comment) -> bool:
     """Replies go to comments that still stand, on passages still in the text (a passage
     a revision removed keeps its discussion, read-only)."""

@@ -201,6 +201,13 @@ EXPECTATIONS: dict[str, Access] = {
         statuses={"GET": in_group(200, facilitator=403), "POST": in_group(302, facilitator=403)},
         data={"POST": lambda world: {"body": "An edited thought."}},
     ),
+    # Only a detached quote is re-attached; the world's comment is attached, so even its
+    # author is refused (the tests in test_quote_reattach cover the allowed cases).
+    "quote_reattach": Access(
+        kwargs=("group_slug", "comment_pk"),
+        statuses={"GET": in_group(403), "POST": in_group(403)},
+        data={"POST": lambda world: {"quote": "To sum up"}},
+    ),
     "comment_delete": Access(
         kwargs=("group_slug", "comment_pk"),
         statuses={"GET": in_group(200, facilitator=403), "POST": in_group(302, facilitator=403)},
@@ -633,6 +640,7 @@ NOTEBOOK_EXPECTATIONS: dict[str, dict[str, dict[str, int | str]]] = {
     "comment_thread": {"GET": own_notebook(200)},
     "comment_reply": {"GET": own_notebook(200)},
     "comment_edit": {"GET": own_notebook(200), "POST": own_notebook(302)},
+    "quote_reattach": {"GET": own_notebook(403), "POST": own_notebook(403)},
     "comment_delete": {"GET": own_notebook(200), "POST": own_notebook(302)},
     "comment_helpful": {"POST": own_notebook(302)},  # one's own: sent back with a message
     "comment_hide": {"GET": own_notebook(200), "POST": own_notebook(302)},

@@ -146,6 +146,7 @@ def valid_forms(essay, group) -> dict:
         "meeting_edit": meeting,
         "comment_create": {"body": "A new thought.", **submission},
         "comment_edit": {"body": "An edited thought."},
+        "quote_reattach": {"quote": "To sum up"},
         "comment_helpful": toggle,
         "comment_pin": toggle,
         "answer_highlight": toggle,

@@ -104,13 +104,15 @@ def test_may_remove_member_by_role_and_target(role, target, expected):
 # Rules about a comment ----------------------------------------------------------------
 
 
-def comment(author_id=1, deleted=False, hidden=False, group=SHARED) -> Comment:
+def comment(author_id=1, deleted=False, hidden=False, detached=False, group=SHARED) -> Comment:
     return Comment(
         pk=100,
         group=group,
         author_id=author_id,
         deleted_at=WHEN if deleted else None,
         hidden_at=WHEN if hidden else None,
+        quote_exact="words" if detached else "",
+        quote_detached_at=WHEN if detached else None,
         passage=Passage(position=1),
     )
 
@@ -134,8 +136,17 @@ COMMENT_RULES = {
     ("may_reply", "deleted"): by_reader(False, False, False, False),
     ("may_mark_helpful", "live"): by_reader(False, False, True, True),
     ("may_mark_helpful", "deleted"): by_reader(False, False, False, False),
+    ("may_reattach_quote", "live"): by_reader(False, False, False, False),
+    ("may_reattach_quote", "detached"): by_reader(False, True, False, True),
+    ("may_reattach_quote", "deleted_detached"): by_reader(False, False, False, False),
 }
-COMMENT_STATES = {"live": {}, "deleted": {"deleted": True}, "hidden": {"hidden": True}}
+COMMENT_STATES = {
+    "live": {},
+    "deleted": {"deleted": True},
+    "hidden": {"hidden": True},
+    "detached": {"detached": True},
+    "deleted_detached": {"deleted": True, "detached": True},
+}
 
 
 @pytest.mark.parametrize(
