@@ -399,3 +399,22 @@ class NotificationPreference(models.Model):
     def for_user(cls, user) -> "NotificationPreference":
         preference, _ = cls.objects.get_or_create(user=user)
         return preference
+
+
+class HandoutThread(models.Model):
+    """A thread a facilitator chose to print on a meeting's handout."""
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="handout_threads")
+    comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="+")
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["added_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["meeting", "comment"], name="one_handout_row_per_thread"
+            )
+        ]
+
+    def __str__(self):
+        return f"Thread {self.comment_id} on the handout of {self.meeting}"

@@ -12,6 +12,7 @@ from django.utils import timezone
 from discussions.anchoring import highlight, locate
 from discussions.models import (
     Comment,
+    HandoutThread,
     HelpfulMark,
     Notification,
     NotificationPreference,
@@ -19,7 +20,7 @@ from discussions.models import (
     Question,
 )
 from groups import permissions
-from groups.models import Membership
+from groups.models import Meeting, Membership
 from reading.models import Passage
 
 THREADS_PER_PAGE = 20
@@ -579,3 +580,168 @@ def wants_question_email(user_id: int) -> bool:
 
 def user_by_id(user_id: int):
     return get_user_model().objects.filter(pk=user_id).first()
+
+
+# Meetings -------------------------------------------------------------------------
+
+# How many threads the meeting page lists as most active, and as waiting for a reply.
+MEETING_THREADS = 5
+
+
+@dataclass(frozen=True)
+class MeetingQuestion:
+    """A question set for a meeting or on its passages, with the answers a facilitator
+    highlighted (only when this member may see the answers)."""
+
+    question: Question
+    answered: bool
+    answer_count: int
+    highlighted: list[Comment]
+
+
+@dataclass(frozen=True)
+class MeetingThreadRow:
+    """A top-level comment on the meeting's passages, with its visible replies."""
+
+    comment: Comment
+    reply_count: int
+    on_handout: bool
+
+
+def _meeting_questions_queryset(meeting: Meeting):
+    return Question.objects.filter(group_id=meeting.group_id).filter(
+        Q(meeting=meeting)
+        | Q(first_position__lte=meeting.last_position, last_position__gte=meeting.first_position)
+    )
+
+
+def meeting_questions(*, membership: Membership, meeting: Meeting) -> list[MeetingQuestion]:
+    """Questions set for the meeting or on its passages, each with its highlighted answers."""
+    questions = list(
+        _questions_with_answer_state(
+            _meeting_questions_queryset(meeting), membership.user
+        ).order_by("first_position", "order", "pk")
+    )
+    visible = [
+        q.pk for q in questions if permissions.may_see_answers(membership, q, answered=q.answered)
+    ]
+    highlighted: dict[int, list[Comment]] = {q.pk: [] for q in questions}
+    if visible:
+        answers = (
+            Comment.objects.answers()
+            .filter(question_id__in=visible, highlighted_at__isnull=False)
+            .visible_to(membership)
+            .select_related("author")
+            .order_by("highlighted_at", "pk")
+        )
+        for answer in answers:
+            highlighted[answer.question_id].append(answer)
+    return [
+        MeetingQuestion(
+            question=q,
+            answered=q.answered,
+            answer_count=q.answer_count,
+            highlighted=highlighted[q.pk],
+        )
+        for q in questions
+    ]
+
+
+def _meeting_roots(membership: Membership, meeting: Meeting):
+    """Top-level comments on the meeting's passages that this member may see, with the
+    number of replies they may see."""
+    replies = (
+        Comment.objects.filter(root_id=OuterRef("pk"), deleted_at__isnull=True)
+        .visible_to(membership)
+        .order_by()
+        .values("root_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    on_handout = HandoutThread.objects.filter(meeting=meeting, comment=OuterRef("pk"))
+    return (
+        Comment.objects.discussion()
+        .filter(
+            group_id=membership.group_id,
+            parent__isnull=True,
+            deleted_at__isnull=True,
+            passage__position__gte=meeting.first_position,
+            passage__position__lte=meeting.last_position,
+        )
+        .visible_to(membership)
+        .select_related("author", "passage")
+        .annotate(
+            reply_count=Coalesce(Subquery(replies, output_field=IntegerField()), 0),
+            on_handout=Exists(on_handout),
+        )
+    )
+
+
+def _thread_rows(comments) -> list[MeetingThreadRow]:
+    return [
+        MeetingThreadRow(comment=c, reply_count=c.reply_count, on_handout=c.on_handout)
+        for c in comments
+    ]
+
+
+def meeting_threads(
+    *, membership: Membership, meeting: Meeting
+) -> tuple[list[MeetingThreadRow], list[MeetingThreadRow]]:
+    """The most active threads on the meeting's passages, and those nobody answered yet."""
+    roots = _meeting_roots(membership, meeting)
+    active = roots.filter(reply_count__gt=0).order_by("-reply_count", "-created_at", "-pk")
+    waiting = roots.filter(reply_count=0).order_by("-created_at", "-pk")
+    return (
+        _thread_rows(active[:MEETING_THREADS]),
+        _thread_rows(waiting[:MEETING_THREADS]),
+    )
+
+
+def handout_candidates(*, membership: Membership, meeting: Meeting) -> list[MeetingThreadRow]:
+    """Every thread on the meeting's passages a facilitator may put on the handout,
+    most active first."""
+    roots = _meeting_roots(membership, meeting).filter(hidden_at__isnull=True)
+    return _thread_rows(roots.order_by("passage__position", "-reply_count", "created_at", "pk"))
+
+
+@dataclass(frozen=True)
+class HandoutThreadView:
+    root: Comment
+    replies: list[Comment]  # in thread order, each with its depth as `depth`
+
+
+def handout_threads(*, membership: Membership, meeting: Meeting) -> list[HandoutThreadView]:
+    """The threads chosen for the handout, whole, as this member may read them; hidden
+    comments are never printed."""
+    root_ids = list(
+        HandoutThread.objects.filter(meeting=meeting).values_list("comment_id", flat=True)
+    )
+    if not root_ids:
+        return []
+    comments = list(
+        Comment.objects.filter(
+            Q(pk__in=root_ids) | Q(root_id__in=root_ids),
+            group_id=membership.group_id,
+            hidden_at__isnull=True,
+        )
+        .visible_to(membership)
+        .select_related("author", "passage")
+        .order_by("created_at", "pk")
+    )
+    by_parent: dict[int | None, list[Comment]] = {}
+    for comment in comments:
+        by_parent.setdefault(comment.parent_id, []).append(comment)
+    views = []
+    for root in sorted(
+        (c for c in comments if c.pk in root_ids and c.deleted_at is None),
+        key=lambda c: (c.passage.position or 0, c.created_at, c.pk),
+    ):
+        replies: list[Comment] = []
+        stack = [(child, 1) for child in reversed(by_parent.get(root.pk, []))]
+        while stack:
+            comment, depth = stack.pop()
+            comment.depth = depth
+            replies.append(comment)
+            stack.extend((child, depth + 1) for child in reversed(by_parent.get(comment.pk, [])))
+        views.append(HandoutThreadView(root=root, replies=replies))
+    return views

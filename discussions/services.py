@@ -20,6 +20,7 @@ from discussions.anchoring import quote_in_passage, reanchor, selector_at
 from discussions.markdown import render_markdown
 from discussions.models import (
     Comment,
+    HandoutThread,
     HelpfulMark,
     Notification,
     NotificationPreference,
@@ -28,7 +29,7 @@ from discussions.models import (
 )
 from discussions.tasks import send_question_emails, send_reply_email
 from groups import permissions
-from groups.models import Membership, StudyGroup
+from groups.models import Meeting, Membership, StudyGroup
 from groups.selectors import membership_of, membership_of_user_id
 from reading.models import Passage
 
@@ -653,3 +654,21 @@ def question_due_reminders(*, now=None) -> int:
             locked.due_reminder_sent_at = now
             locked.save(update_fields=["due_reminder_sent_at"])
     return sent
+
+
+@transaction.atomic
+def handout_threads_set(*, facilitator, meeting: Meeting, comment_ids: list[int]) -> list[int]:
+    """Choose the threads printed on a meeting's handout: top-level comments of the
+    meeting's group on its passages. Returns the ids now on the handout."""
+    membership = membership_of(facilitator, meeting.group_id)
+    permissions.require(permissions.may_manage_group, membership)
+    allowed = {
+        row.comment.pk
+        for row in selectors.handout_candidates(membership=membership, meeting=meeting)
+    }
+    chosen = [pk for pk in dict.fromkeys(comment_ids) if pk in allowed]
+    HandoutThread.objects.filter(meeting=meeting).exclude(comment_id__in=chosen).delete()
+    HandoutThread.objects.bulk_create(
+        [HandoutThread(meeting=meeting, comment_id=pk) for pk in chosen], ignore_conflicts=True
+    )
+    return chosen

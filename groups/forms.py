@@ -74,7 +74,7 @@ class RoleForm(forms.Form):
 class MeetingForm(PassageRangeFormMixin, forms.ModelForm):
     class Meta:
         model = Meeting
-        fields = ("starts_at", "first_position", "last_position", "agenda")
+        fields = ("starts_at", "duration_minutes", "first_position", "last_position", "agenda")
         field_classes = {"starts_at": BoundedDateTimeField}
         labels = {
             "starts_at": "Date and time",
@@ -82,7 +82,10 @@ class MeetingForm(PassageRangeFormMixin, forms.ModelForm):
             "last_position": "to passage",
             "agenda": "Agenda",
         }
-        help_texts = {"agenda": "Optional. Up to 2,000 characters."}
+        help_texts = {
+            "agenda": "Optional. Up to 2,000 characters.",
+            "duration_minutes": "For calendars: from 5 minutes to 12 hours.",
+        }
         widgets = {
             "starts_at": forms.DateTimeInput(attrs=DATETIME_LOCAL, format="%Y-%m-%dT%H:%M"),
             "agenda": forms.Textarea(attrs={"rows": 4}),
@@ -92,3 +95,22 @@ class MeetingForm(PassageRangeFormMixin, forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.instance.group = group
         self.setup_passage_range(group.text)
+        self.fields["duration_minutes"].required = False
+
+    def clean_duration_minutes(self):
+        duration = self.cleaned_data.get("duration_minutes")
+        return Meeting._meta.get_field("duration_minutes").default if duration is None else duration
+
+
+class MeetingNotesForm(forms.ModelForm):
+    class Meta:
+        model = Meeting
+        fields = ("notes",)
+        labels = {"notes": "Notes from the meeting"}
+        help_texts = {"notes": "Markdown. Members see them on the meeting's page."}
+        widgets = {"notes": forms.Textarea(attrs={"rows": 8})}
+
+
+class CalendarFeedForm(forms.Form):
+    RENEW, STOP = "renew", "stop"
+    action = forms.ChoiceField(choices=[(RENEW, "new address"), (STOP, "turn off")])

@@ -1,6 +1,8 @@
 import secrets
+from datetime import timedelta
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -152,12 +154,28 @@ class MeetingQuerySet(models.QuerySet):
         return self.scheduled().filter(starts_at__gte=now).order_by("starts_at")
 
 
+MEETING_NOTES_MAX_LENGTH = 10_000
+MEETING_MINUTES_MIN, MEETING_MINUTES_MAX = 5, 12 * 60
+
+
 class Meeting(PassageRange):
     group = models.ForeignKey(StudyGroup, on_delete=models.CASCADE, related_name="meetings")
     starts_at = models.DateTimeField()
+    duration_minutes = models.PositiveSmallIntegerField(
+        default=90,
+        verbose_name="Length in minutes",
+        validators=[
+            MinValueValidator(MEETING_MINUTES_MIN),
+            MaxValueValidator(MEETING_MINUTES_MAX),
+        ],
+    )
     agenda = models.TextField(max_length=2000, blank=True)
+    # Written by a facilitator after the meeting (Markdown); members read them on its page.
+    notes = models.TextField(max_length=MEETING_NOTES_MAX_LENGTH, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Calendar apps take a change only from a later version of the event (SEQUENCE).
+    updated_at = models.DateTimeField(auto_now=True)
 
     objects = MeetingQuerySet.as_manager()
 
@@ -169,7 +187,43 @@ class Meeting(PassageRange):
                 condition=in_range_condition("starts_at", nullable=False),
                 name="meeting_starts_in_range",
             ),
+            models.CheckConstraint(
+                condition=Q(duration_minutes__gte=MEETING_MINUTES_MIN)
+                & Q(duration_minutes__lte=MEETING_MINUTES_MAX),
+                name="meeting_duration_in_range",
+            ),
         ]
 
     def __str__(self):
         return f"{self.group} meeting at {self.starts_at:%Y-%m-%d %H:%M}"
+
+    def get_absolute_url(self):
+        return reverse(
+            "meeting_detail", kwargs={"group_slug": self.group.slug, "meeting_pk": self.pk}
+        )
+
+    @property
+    def ends_at(self):
+        return self.starts_at + timedelta(minutes=self.duration_minutes)
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.cancelled_at is not None
+
+
+class CalendarFeed(models.Model):
+    """A member's private calendar address: every meeting of their groups, for calendar
+    apps to subscribe to. Whoever has the address sees the meetings, so it is secret
+    and can be replaced (the old address stops working) or turned off (deleted)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feed"
+    )
+    token = models.CharField(max_length=64, unique=True, default=new_invite_token)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"Calendar feed of {self.user}"
+
+    def get_absolute_url(self):
+        return reverse("calendar_feed", kwargs={"token": self.token})

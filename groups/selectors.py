@@ -82,7 +82,10 @@ def groups_for_user(*, user, text: Text | None = None):
 def group_members_with_progress(*, group: StudyGroup, meeting: Meeting | None = None):
     """Members with their read count for the group's text and, given a meeting,
     for the passages to read by then; one query however many members."""
-    read_here = Q(user__reading_progress__passage__text_id=group.text_id)
+    read_here = Q(
+        user__reading_progress__passage__text_id=group.text_id,
+        user__reading_progress__passage__position__isnull=False,
+    )
     annotations = {"read_count": Count("user__reading_progress", filter=read_here, distinct=True)}
     if meeting is not None:
         annotations["meeting_read_count"] = Count(
@@ -171,4 +174,18 @@ def group_page(*, membership: Membership, now: datetime | None = None) -> GroupP
         may_leave=permissions.may_leave_group(membership),
         may_see_progress=permissions.may_see_progress_of_members(membership),
         sole_facilitator=sum(1 for row in rows if row.is_facilitator) < 2,
+    )
+
+
+def calendar_meetings(*, user, since: datetime) -> list[Meeting]:
+    """The meetings of the user's shared groups from `since` on, cancelled ones included
+    (a calendar feed marks them cancelled)."""
+    return list(
+        Meeting.objects.filter(
+            group__memberships__user=user,
+            group__notebook_owner__isnull=True,
+            starts_at__gte=since,
+        )
+        .select_related("group__text")
+        .order_by("starts_at", "pk")
     )

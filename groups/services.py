@@ -12,7 +12,14 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from groups import permissions
-from groups.models import Meeting, Membership, Removal, StudyGroup, new_invite_token
+from groups.models import (
+    CalendarFeed,
+    Meeting,
+    Membership,
+    Removal,
+    StudyGroup,
+    new_invite_token,
+)
 from groups.selectors import invitation_is_valid, membership_of
 from reading.models import Text
 
@@ -189,5 +196,24 @@ def meeting_cancel(*, facilitator, meeting: Meeting) -> Meeting:
     permissions.require(permissions.may_manage_group, membership_of(facilitator, meeting.group_id))
     if meeting.cancelled_at is None:
         meeting.cancelled_at = timezone.now()
-        meeting.save(update_fields=["cancelled_at"])
+        meeting.save(update_fields=["cancelled_at", "updated_at"])
     return meeting
+
+
+def meeting_notes_save(*, facilitator, meeting: Meeting, notes: str) -> Meeting:
+    permissions.require(permissions.may_manage_group, membership_of(facilitator, meeting.group_id))
+    meeting.notes = notes
+    meeting.full_clean()
+    meeting.save(update_fields=["notes", "updated_at"])
+    return meeting
+
+
+@transaction.atomic
+def calendar_feed_renew(*, user) -> CalendarFeed:
+    """The user's calendar address, new: any address they had stops working."""
+    CalendarFeed.objects.filter(user=user).delete()
+    return CalendarFeed.objects.create(user=user)
+
+
+def calendar_feed_stop(*, user) -> None:
+    CalendarFeed.objects.filter(user=user).delete()

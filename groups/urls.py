@@ -35,5 +35,12 @@ urlpatterns = [
         views.meeting_cancel,
         name="meeting_cancel",
     ),
+    path(
+        "groups/<slug:group_slug>/meetings/<int:meeting_pk>/calendar.ics",
+        views.meeting_calendar,
+        name="meeting_calendar",
+    ),
+    path("settings/calendar/", views.calendar_settings, name="calendar_settings"),
+    path("calendar/<slug:token>.ics", views.calendar_feed, name="calendar_feed"),
     path("join/<slug:invite_token>/", views.group_join, name="group_join"),
 ]

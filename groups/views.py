@@ -5,13 +5,17 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from groups import permissions, selectors, services
+from groups import calendars, permissions, selectors, services
 from groups.access import membership_or_404, membership_permitted
 from groups.forms import (
+    CalendarFeedForm,
     InvitationForm,
     MeetingForm,
     RoleForm,
@@ -19,7 +23,7 @@ from groups.forms import (
     StudyGroupEditForm,
     StudyGroupForm,
 )
-from groups.models import Meeting, Membership, StudyGroup
+from groups.models import CalendarFeed, Meeting, Membership, StudyGroup
 from groups.throttling import PASSWORD_RESET, SIGNUP, by_address, limited
 from reading import selectors as reading_selectors
 from reading.models import Text
@@ -227,7 +231,7 @@ def meeting_edit(request: HtmxHttpRequest, group_slug: str, meeting_pk: int | No
     if request.method == "POST" and form.is_valid():
         meeting = services.meeting_save(facilitator=request.user, meeting=form.instance)
         messages.success(request, f"Meeting saved: read {meeting.passage_range_label} by then.")
-        return redirect(group)
+        return redirect(meeting)
     return render(
         request, "groups/meeting_form.html", {"form": form, "group": group, "meeting": meeting}
     )
@@ -288,3 +292,71 @@ def _reset_email(request) -> str:
 def password_reset(request, *args, **kwargs):
     """Django's password reset, with a limit on emails per address and per account."""
     return auth_views.PasswordResetView.as_view()(request, *args, **kwargs)
+
+
+def _calendar_response(content: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@login_required
+@require_GET
+def meeting_calendar(request: HtmxHttpRequest, group_slug: str, meeting_pk: int):
+    """One meeting as a calendar file, to add to a calendar app."""
+    membership = membership_or_404(request, group_slug)
+    meeting = get_object_or_404(
+        Meeting.objects.select_related("group__text"), pk=meeting_pk, group=membership.group
+    )
+    content = calendars.calendar_file(
+        [meeting],
+        name=membership.group.name,
+        url_for=lambda m: request.build_absolute_uri(m.get_absolute_url()),
+    )
+    return _calendar_response(content, f"{membership.group.slug}-{meeting.starts_at:%Y-%m-%d}.ics")
+
+
+@require_GET
+def calendar_feed(request: HtmxHttpRequest, token: str):
+    """A member's private calendar feed: its secret address is the only key."""
+    feed = get_object_or_404(CalendarFeed.objects.select_related("user"), token=token)
+    meetings = selectors.calendar_meetings(
+        user=feed.user, since=timezone.now() - calendars.FEED_HISTORY
+    )
+    content = calendars.calendar_file(
+        meetings,
+        name="Reading group meetings",
+        url_for=lambda m: request.build_absolute_uri(m.get_absolute_url()),
+    )
+    response = _calendar_response(content, "sectstudy-meetings.ics")
+    patch_cache_control(response, private=True, max_age=300)
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def calendar_settings(request: HtmxHttpRequest):
+    """Turn the member's calendar feed on, give it a new address, or turn it off."""
+    if request.method == "POST":
+        form = CalendarFeedForm(request.POST)
+        if form.is_valid():
+            if form.cleaned_data["action"] == CalendarFeedForm.STOP:
+                services.calendar_feed_stop(user=request.user)
+                messages.success(request, "Your calendar address is turned off.")
+            else:
+                services.calendar_feed_renew(user=request.user)
+                messages.success(
+                    request, "Your calendar has a new address; any old one no longer works."
+                )
+        else:
+            messages.error(request, "That request was not understood; nothing changed.")
+        return redirect("calendar_settings")
+    feed = CalendarFeed.objects.filter(user=request.user).first()
+    return render(
+        request,
+        "groups/calendar_settings.html",
+        {
+            "feed_url": request.build_absolute_uri(feed.get_absolute_url()) if feed else "",
+            "form": CalendarFeedForm(),
+        },
+    )

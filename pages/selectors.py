@@ -3,7 +3,12 @@
 from dataclasses import dataclass
 
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 
+from discussions import selectors as discussion_selectors
+from discussions.markdown import render_markdown
+from groups import permissions
+from groups import selectors as group_selectors
 from groups.models import Meeting, Membership, StudyGroup
 from reading import selectors as reading_selectors
 from reading.models import Passage, Text
@@ -82,4 +87,100 @@ def passage_page(
         is_read=reading_selectors.is_read(user=user, passage=passage),
         progress=progress,
         corrections=reading_selectors.passage_corrections(passage=passage),
+    )
+
+
+@dataclass(frozen=True)
+class ReadinessRow:
+    """A member and how many of a meeting's passages they have read."""
+
+    username: str
+    is_you: bool
+    read: int
+    total: int
+
+    @property
+    def ready(self) -> bool:
+        return self.read >= self.total
+
+
+@dataclass(frozen=True)
+class MeetingPage:
+    meeting: Meeting
+    group: StudyGroup
+    membership: Membership
+    passages: list[Passage]
+    readiness: list[ReadinessRow]
+    questions: list
+    active_threads: list
+    waiting_threads: list
+    notes_html: str
+    may_manage: bool
+
+    @property
+    def ready_count(self) -> int:
+        return sum(1 for row in self.readiness if row.ready)
+
+
+def meeting_readiness(*, membership: Membership, meeting: Meeting) -> list[ReadinessRow]:
+    rows = group_selectors.group_members_with_progress(group=membership.group, meeting=meeting)
+    return [
+        ReadinessRow(
+            username=member.user.username,
+            is_you=member.user_id == membership.user_id,
+            read=member.meeting_read_count,
+            total=meeting.passage_count,
+        )
+        for member in rows
+    ]
+
+
+def meeting_passages(meeting: Meeting) -> list[Passage]:
+    return list(
+        meeting.group.text.passages.filter(
+            position__gte=meeting.first_position, position__lte=meeting.last_position
+        ).order_by("position")
+    )
+
+
+def meeting_page(*, membership: Membership, meeting: Meeting) -> MeetingPage:
+    active, waiting = discussion_selectors.meeting_threads(membership=membership, meeting=meeting)
+    return MeetingPage(
+        meeting=meeting,
+        group=membership.group,
+        membership=membership,
+        passages=meeting_passages(meeting),
+        readiness=meeting_readiness(membership=membership, meeting=meeting),
+        questions=discussion_selectors.meeting_questions(membership=membership, meeting=meeting),
+        active_threads=active,
+        waiting_threads=waiting,
+        # Sanitized by render_markdown (an allowlist), as comments are.
+        notes_html=mark_safe(render_markdown(meeting.notes)) if meeting.notes else "",  # noqa: S308
+        may_manage=permissions.may_manage_group(membership),
+    )
+
+
+@dataclass(frozen=True)
+class HandoutPage:
+    meeting: Meeting
+    group: StudyGroup
+    passages: list[Passage]
+    questions: list
+    threads: list
+    candidates: list  # threads a facilitator may choose; empty for members
+
+
+def handout_page(*, membership: Membership, meeting: Meeting) -> HandoutPage:
+    may_manage = permissions.may_manage_group(membership)
+    return HandoutPage(
+        meeting=meeting,
+        group=membership.group,
+        passages=meeting_passages(meeting),
+        questions=discussion_selectors.meeting_questions(membership=membership, meeting=meeting),
+        threads=discussion_selectors.handout_threads(membership=membership, meeting=meeting),
+        candidates=(
+            discussion_selectors.handout_candidates(membership=membership, meeting=meeting)
+            if may_manage
+            else []
+        ),
     )

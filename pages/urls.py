@@ -1,6 +1,6 @@
 from django.urls import path
 
-from pages import views
+from pages import meetings, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -16,5 +16,25 @@ urlpatterns = [
         "texts/<slug:text_slug>/<int:position>/progress/",
         views.progress_update,
         name="progress_update",
+    ),
+    path(
+        "groups/<slug:group_slug>/meetings/<int:meeting_pk>/",
+        meetings.meeting_detail,
+        name="meeting_detail",
+    ),
+    path(
+        "groups/<slug:group_slug>/meetings/<int:meeting_pk>/notes/",
+        meetings.meeting_notes,
+        name="meeting_notes",
+    ),
+    path(
+        "groups/<slug:group_slug>/meetings/<int:meeting_pk>/handout/",
+        meetings.meeting_handout,
+        name="meeting_handout",
+    ),
+    path(
+        "groups/<slug:group_slug>/meetings/<int:meeting_pk>/handout/threads/",
+        meetings.handout_threads,
+        name="handout_threads",
     ),
 ]

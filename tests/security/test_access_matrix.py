@@ -19,7 +19,7 @@ from django.utils.text import slugify
 
 from discussions.models import Question
 from discussions.services import comment_create, question_create
-from groups.models import Meeting, Membership
+from groups.models import CalendarFeed, Meeting, Membership
 from groups.services import notebook_for
 from reading.importing import parse_text
 from reading.models import Passage, Text
@@ -158,6 +158,29 @@ EXPECTATIONS: dict[str, Access] = {
     "meeting_cancel": Access(
         kwargs=("group_slug", "meeting_pk"), statuses={"POST": facilitator_only(302)}
     ),
+    # The meeting's page, handout and calendar file: for members; notes and the
+    # handout's threads: facilitators.
+    "meeting_detail": Access(kwargs=("group_slug", "meeting_pk"), statuses={"GET": in_group(200)}),
+    "meeting_handout": Access(kwargs=("group_slug", "meeting_pk"), statuses={"GET": in_group(200)}),
+    "meeting_calendar": Access(
+        kwargs=("group_slug", "meeting_pk"), statuses={"GET": in_group(200)}
+    ),
+    "meeting_notes": Access(
+        kwargs=("group_slug", "meeting_pk"),
+        statuses={"POST": facilitator_only(302)},
+        data={"POST": lambda world: {"notes": "We read closely."}},
+    ),
+    "handout_threads": Access(
+        kwargs=("group_slug", "meeting_pk"),
+        statuses={"POST": facilitator_only(302)},
+        data={"POST": lambda world: {"threads": [world["comment"].pk]}},
+    ),
+    # Each reader's own calendar address; the feed's secret address is its only key.
+    "calendar_settings": Access(
+        statuses={"GET": signed_in(200), "POST": signed_in(302)},
+        data={"POST": lambda world: {"action": "renew"}},
+    ),
+    "calendar_feed": Access(kwargs=("token",), statuses={"GET": everyone(200)}),
     # The invitation link is the one group URL an outsider may open: anonymous
     # visitors see the confirmation page, members are sent to the group.
     "group_join": Access(
@@ -292,6 +315,7 @@ KWARGS = {
     "comment_pk": lambda world: world["comment"].pk,
     "question_pk": lambda world: world["question"].pk,
     "passage_pk": lambda world: world["removed_passage"].pk,
+    "token": lambda world: world["calendar_feed"].token,
 }
 
 
@@ -383,6 +407,7 @@ class World(dict):
             first_position=1,
             last_position=3,
         ),
+        "calendar_feed": lambda world: CalendarFeed.objects.create(user=world["users"]["member"]),
         "member_membership": lambda world: Membership.objects.get(
             group=world["group"], user=world["users"]["member"]
         ),
@@ -628,6 +653,11 @@ NOTEBOOK_EXPECTATIONS: dict[str, dict[str, dict[str, int | str]]] = {
     "meeting_create": {"GET": NO_SUCH_PAGE, "POST": NO_SUCH_PAGE},
     "meeting_edit": {"GET": NO_SUCH_PAGE, "POST": NO_SUCH_PAGE},
     "meeting_cancel": {"POST": NO_SUCH_PAGE},
+    "meeting_detail": {"GET": own_notebook(200)},
+    "meeting_handout": {"GET": own_notebook(200)},
+    "meeting_calendar": {"GET": own_notebook(200)},
+    "meeting_notes": {"POST": NO_SUCH_PAGE},
+    "handout_threads": {"POST": NO_SUCH_PAGE},
     # A notebook invites nobody: its token is no invitation, for anyone.
     "group_join": {
         "GET": dict.fromkeys(NOTEBOOK_ROLES, 404),

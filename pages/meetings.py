@@ -1,0 +1,106 @@
+"""A meeting's page and its printable handout: what to read, who is ready, the
+questions and the threads to talk about, and the notes afterwards."""
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from discussions import selectors as discussion_selectors
+from discussions import services as discussion_services
+from groups import permissions, services
+from groups.access import membership_or_404, membership_permitted
+from groups.forms import MeetingNotesForm
+from groups.models import Meeting
+from pages import selectors
+from sectstudy.http import HtmxHttpRequest
+
+
+def _meeting_or_404(membership, meeting_pk: int) -> Meeting:
+    return get_object_or_404(
+        Meeting.objects.select_related("group__text"), pk=meeting_pk, group=membership.group
+    )
+
+
+@login_required
+@require_GET
+def meeting_detail(request: HtmxHttpRequest, group_slug: str, meeting_pk: int):
+    membership = membership_or_404(request, group_slug)
+    meeting = _meeting_or_404(membership, meeting_pk)
+    page = selectors.meeting_page(membership=membership, meeting=meeting)
+    return render(
+        request,
+        "pages/meeting_detail.html",
+        {
+            "page": page,
+            "meeting": meeting,
+            "group": membership.group,
+            "membership": membership,
+            "notes_form": MeetingNotesForm(instance=meeting) if page.may_manage else None,
+        },
+    )
+
+
+@login_required
+@require_POST
+def meeting_notes(request: HtmxHttpRequest, group_slug: str, meeting_pk: int):
+    membership = membership_permitted(request, group_slug, permissions.may_manage_group)
+    meeting = _meeting_or_404(membership, meeting_pk)
+    form = MeetingNotesForm(request.POST, instance=meeting)
+    if form.is_valid():
+        services.meeting_notes_save(
+            facilitator=request.user, meeting=meeting, notes=form.cleaned_data["notes"]
+        )
+        messages.success(request, "The notes are saved; members see them on this page.")
+        return redirect(meeting)
+    meeting.refresh_from_db()
+    page = selectors.meeting_page(membership=membership, meeting=meeting)
+    context = {
+        "page": page,
+        "meeting": meeting,
+        "group": membership.group,
+        "membership": membership,
+        "notes_form": form,
+    }
+    return render(request, "pages/meeting_detail.html", context)
+
+
+@login_required
+@require_GET
+def meeting_handout(request: HtmxHttpRequest, group_slug: str, meeting_pk: int):
+    membership = membership_or_404(request, group_slug)
+    meeting = _meeting_or_404(membership, meeting_pk)
+    page = selectors.handout_page(membership=membership, meeting=meeting)
+    return render(
+        request,
+        "pages/meeting_handout.html",
+        {"page": page, "meeting": meeting, "group": membership.group, "membership": membership},
+    )
+
+
+class HandoutThreadsForm(forms.Form):
+    threads = forms.TypedMultipleChoiceField(coerce=int, required=False)
+
+    def __init__(self, *args, candidates, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["threads"].choices = [(row.comment.pk, row.comment.pk) for row in candidates]
+
+
+@login_required
+@require_POST
+def handout_threads(request: HtmxHttpRequest, group_slug: str, meeting_pk: int):
+    membership = membership_permitted(request, group_slug, permissions.may_manage_group)
+    meeting = _meeting_or_404(membership, meeting_pk)
+    candidates = discussion_selectors.handout_candidates(membership=membership, meeting=meeting)
+    form = HandoutThreadsForm(request.POST, candidates=candidates)
+    if form.is_valid():
+        chosen = discussion_services.handout_threads_set(
+            facilitator=request.user, meeting=meeting, comment_ids=form.cleaned_data["threads"]
+        )
+        messages.success(
+            request, f"{len(chosen)} thread{'s' if len(chosen) != 1 else ''} on the handout."
+        )
+    else:
+        messages.error(request, "Some of those threads are no longer there; nothing changed.")
+    return redirect("meeting_handout", group_slug=membership.group.slug, meeting_pk=meeting.pk)
