@@ -45,10 +45,9 @@ def comment_create(request: HtmxHttpRequest, group_slug: str, position: int):
     if form.is_valid():
         if form.cleaned_data["parent"]:
             parent = comment_or_404(membership, form.cleaned_data["parent"])
-        submission_id = form.cleaned_data["submission_id"]
-        if request.htmx and selectors.submitted_comment(request.user, submission_id):
-            return HttpResponse(status=204)  # posted already: it is on the page
         try:
+            # A retry of a post that was made (same submission_id) gets that comment back,
+            # and is answered as the first post was: the page may never have received it.
             comment = services.comment_create(
                 author=request.user,
                 group=membership.group,
@@ -57,7 +56,7 @@ def comment_create(request: HtmxHttpRequest, group_slug: str, position: int):
                 parent=parent,
                 quote=form.cleaned_data["quote"],
                 quote_start=form.cleaned_data["quote_start"],
-                submission_id=submission_id,
+                submission_id=form.cleaned_data["submission_id"],
             )
         except ValidationError as error:
             add_form_errors(form, error)

@@ -1,5 +1,6 @@
 """Issue 12: throttling, idempotent posting, honest outage answers, health."""
 
+import re
 import smtplib
 import uuid
 from datetime import datetime
@@ -34,17 +35,94 @@ def test_comment_posted_twice_with_one_submission_id_is_stored_once(member_clien
     assert first["Location"] == second["Location"] == (f"{passage_url(group)}#comment-{comment.pk}")
 
 
-def test_comment_repeated_with_htmx_answers_204_and_adds_nothing(member_client, group):
+def test_comment_repeated_with_htmx_answers_as_the_first_post_did(member_client, group):
+    """A retry after a lost response shows the comment the first post made."""
     data = {"body": "Said once.", "submission_id": str(uuid.uuid4())}
 
     first = member_client.post(create_url(group), data, headers=HTMX)
     second = member_client.post(create_url(group), data, headers=HTMX)
 
-    assert (first.status_code, second.status_code) == (200, 204)
-    assert Comment.objects.count() == 1
+    comment = Comment.objects.get()
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert first["HX-Trigger"] == second["HX-Trigger"] == '{"comment-posted": {}}'
+    assert without_submission_ids(first) == without_submission_ids(second)
+    assert f'id="comment-{comment.pk}"' in second.content.decode()
     # The page gets a fresh id for its next comment.
     assert 'name="submission_id"' in first.content.decode()
     assert data["submission_id"] not in first.content.decode()
+    assert data["submission_id"] not in second.content.decode()
+
+
+def test_reply_repeated_with_htmx_answers_as_the_first_post_did(
+    member_client, facilitator, group, passage
+):
+    parent = services.comment_create(author=facilitator, group=group, passage=passage, body="Q")
+    data = {"body": "A reply.", "parent": parent.pk, "submission_id": str(uuid.uuid4())}
+
+    first = member_client.post(create_url(group), data, headers=HTMX)
+    second = member_client.post(create_url(group), data, headers=HTMX)
+
+    reply = Comment.objects.get(parent=parent)
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert without_submission_ids(first) == without_submission_ids(second)
+    assert f'id="reply-slot-{parent.pk}"' in second.content.decode()
+    assert f'id="comment-{reply.pk}"' in second.content.decode()
+
+
+def test_reply_to_an_answer_repeated_with_htmx_answers_as_the_first_post_did(
+    member_client, member, facilitator, other_member, group, passage
+):
+    question = services.question_create(
+        facilitator=facilitator, group=group, body="Why?", first_position=1, last_position=1
+    )
+    answer = services.answer_save(author=other_member, question=question, body="Because.")
+    services.answer_save(author=member, question=question, body="Me.")
+    data = {"body": "Agreed.", "parent": answer.pk, "submission_id": str(uuid.uuid4())}
+
+    first = member_client.post(create_url(group), data, headers=HTMX)
+    second = member_client.post(create_url(group), data, headers=HTMX)
+
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert without_submission_ids(first) == without_submission_ids(second)
+    assert Comment.objects.filter(parent=answer).count() == 1
+
+
+def test_answer_repeated_with_htmx_answers_as_the_first_post_did(member_client, facilitator, group):
+    question = services.question_create(
+        facilitator=facilitator, group=group, body="Why?", first_position=1, last_position=1
+    )
+    url = reverse("answer_save", args=[group.slug, question.pk])
+
+    first = member_client.post(url, {"body": "Because."}, headers=HTMX)
+    second = member_client.post(url, {"body": "Because."}, headers=HTMX)
+
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert without_submission_ids(first) == without_submission_ids(second)
+    assert Comment.objects.answers().count() == 1
+
+
+def test_question_repeated_answers_as_the_first_post_did(facilitator_client, group):
+    data = {
+        "body": "Why?",
+        "first_position": 1,
+        "last_position": 1,
+        "submission_id": str(uuid.uuid4()),
+    }
+    url = reverse("question_create", args=[group.slug])
+
+    first = facilitator_client.post(url, data)
+    second = facilitator_client.post(url, data)
+
+    question = Question.objects.get()
+    assert (first.status_code, second.status_code) == (302, 302)
+    assert first["Location"] == second["Location"] == question.get_absolute_url()
+
+
+def without_submission_ids(response) -> str:
+    """A response's HTML without the one-time ids and tokens it hands out fresh each time."""
+    html = response.content.decode()
+    html = re.sub(r'name="submission_id" value="[^"]*"', 'name="submission_id"', html)
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', 'name="csrfmiddlewaretoken"', html)
 
 
 def test_comments_with_different_submission_ids_are_both_stored(member_client, group):
