@@ -203,27 +203,37 @@ def passage_thread(*, membership: Membership, passage: Passage, last_seen=None) 
 @dataclass(frozen=True)
 class PollDiff:
     """What an open passage page lacks: others' comments newer than `after`, each
-    alone (its replies arrive as their own nodes), with the discussion's new state."""
+    alone (its replies arrive as their own nodes), with the discussion's new state.
+    `last_comment_id` moves past every newer comment, shown or not (the reader's own,
+    hidden ones), so the next poll starts after them."""
 
     new_nodes: list[Node]
     last_comment_id: int
-    comment_count: int
+    comment_count: int | None  # None when nothing is shown: the page's count stands
 
 
 def poll_diff(*, membership: Membership, passage: Passage, after: int) -> PollDiff:
-    thread = passage_thread(membership=membership, passage=passage, last_seen=None)
+    """Reads only the comments newer than `after` and the threads they belong to (for
+    their depth and the rules about their parents), never the whole discussion."""
+    newer = Comment.objects.discussion().filter(
+        group_id=membership.group_id, passage=passage, pk__gt=after
+    )
+    their_threads = newer.annotate(thread=Coalesce("root_id", "pk")).values("thread")
+    comments = comments_for(membership=membership, passage=passage).filter(
+        Q(pk__gt=after) | Q(pk__in=their_threads) | Q(root_id__in=their_threads)
+    )
+    thread = build_thread(membership=membership, passage=passage, comments=comments, last_seen=None)
     new_nodes = [
         replace(node, is_new=True, children=[])
         for pk, node in sorted(thread.by_id.items())
-        if pk > after
-        and node.comment.author_id != membership.user_id
-        and node.show_body
-        and (node.comment.parent_id is None or node.comment.parent_id in thread.by_id)
+        if pk > after and node.comment.author_id != membership.user_id and node.show_body
     ]
     return PollDiff(
         new_nodes=new_nodes,
-        last_comment_id=thread.last_comment_id,
-        comment_count=thread.visible_count,
+        last_comment_id=max(thread.last_comment_id, after),
+        comment_count=(
+            discussion_count(membership=membership, passage=passage) if new_nodes else None
+        ),
     )
 
 

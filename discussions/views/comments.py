@@ -300,7 +300,9 @@ def thread_more(request: HtmxHttpRequest, group_slug: str, position: int):
 def comment_updates(request: HtmxHttpRequest, group_slug: str, position: int):
     """Polled every 15 s: others' new comments since `after`, as out-of-band swaps.
 
-    Unchanged threads cost one aggregate query and answer 304 (ETag) or 204.
+    Unchanged threads cost one aggregate query and answer 304 (ETag) or 204. When the
+    only newer comments are the reader's own or hidden ones, the answer is the poller
+    alone, asking after them from then on.
     """
     membership = membership_or_404(request, group_slug)
     passage = group_passage_or_404(membership, position)
@@ -322,22 +324,23 @@ def comment_updates(request: HtmxHttpRequest, group_slug: str, position: int):
         patch_cache_control(response, no_cache=True, private=True)
         return response
     diff = selectors.poll_diff(membership=membership, passage=passage, after=after)
-    if not diff.new_nodes:
-        response = HttpResponse(status=204)
-    else:
-        response = render(
-            request,
-            "discussions/discussion.html#updates",
-            {
-                "new_nodes": diff.new_nodes,
-                "after": diff.last_comment_id,
-                "comment_count": diff.comment_count,
-                "poll_seconds": settings.DISCUSSION_POLL_SECONDS,
-                "membership": membership,
-                "group": membership.group,
-                "passage": passage,
-            },
-        )
+    # Only the reader's own or hidden comments are new: nothing to show, but the poller
+    # moves past them, so the next poll is the cheap one again.
+    response = render(
+        request,
+        "discussions/discussion.html#updates"
+        if diff.new_nodes
+        else "discussions/discussion.html#poller",
+        {
+            "new_nodes": diff.new_nodes,
+            "after": diff.last_comment_id,
+            "comment_count": diff.comment_count,
+            "poll_seconds": settings.DISCUSSION_POLL_SECONDS,
+            "membership": membership,
+            "group": membership.group,
+            "passage": passage,
+        },
+    )
     response["ETag"] = etag
     patch_cache_control(response, no_cache=True, private=True)
     return response
