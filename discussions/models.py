@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 
 from groups import permissions
-from groups.models import Meeting, StudyGroup
+from groups.models import Meeting, Membership, StudyGroup
 from reading.models import Passage, PassageRange
 from sectstudy.dates import in_range_condition
 
@@ -326,6 +326,26 @@ class NotificationQuerySet(models.QuerySet):
         return self.filter(
             Q(comment__group__memberships__user=user) | Q(question__group__memberships__user=user),
             recipient=user,
+        )
+
+    def readable_by(self, user):
+        """The reader's notifications they may still read: in groups they belong to, and
+        not about a comment hidden since or an answer thread under "answer first" they
+        may not see (selectors.may_read, in SQL; one query however many)."""
+        facilitated = Membership.objects.filter(user=user, role=Membership.Role.FACILITATOR).values(
+            "group_id"
+        )
+        answered = Comment.objects.answers().filter(author=user).values("question_id")
+        return self.for_reader(user).filter(
+            Q(comment__isnull=True)
+            | (
+                permissions.hidden_comment_filter_across_groups(
+                    user.pk, facilitated, prefix="comment__"
+                )
+                & permissions.answers_filter_across_groups(
+                    facilitated, answered, prefix="comment__"
+                )
+            )
         )
 
 

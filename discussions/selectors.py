@@ -320,8 +320,14 @@ def new_comment_counts(*, user, group_id: int, text_id: int) -> dict[int, int]:
     return {row["passage__position"]: row["n"] for row in rows}
 
 
+def readable_notifications(user):
+    """The notifications a reader may read: the one source of the notifications list
+    and the header's unread count, so the two always agree."""
+    return Notification.objects.readable_by(user)
+
+
 def unread_notification_count(user) -> int:
-    return Notification.objects.for_reader(user).unread().count()
+    return readable_notifications(user).unread().count()
 
 
 # Questions ------------------------------------------------------------------
@@ -548,9 +554,9 @@ def may_read(
 
 def notifications_for(*, user, limit: int = 100) -> list[Notification]:
     """The reader's latest notifications, leaving out any about writing they may no
-    longer read (hidden since, or an answer under "answer first"); three queries."""
-    notifications = list(
-        Notification.objects.for_reader(user).select_related(
+    longer read (hidden since, or an answer under "answer first"); one query."""
+    return list(
+        readable_notifications(user).select_related(
             "actor",
             "comment__passage__text",
             "comment__group__text",
@@ -559,22 +565,6 @@ def notifications_for(*, user, limit: int = 100) -> list[Notification]:
             "question__meeting",
         )[:limit]
     )
-    memberships = {
-        m.group_id: m for m in Membership.objects.filter(user=user).select_related("group")
-    }
-    answered = set(
-        Comment.objects.answers().filter(author=user).values_list("question_id", flat=True)
-    )
-    return [
-        n
-        for n in notifications
-        if n.comment_id is None
-        or may_read(
-            memberships.get(n.comment.group_id),
-            n.comment,
-            answered=n.comment.question_id in answered,
-        )
-    ]
 
 
 def wants_reply_email(user_id: int) -> bool:
