@@ -71,15 +71,19 @@ MIDDLEWARE = [
 ]
 
 # Login attempts are counted in the database (django-axes), so every app server
-# shares them: after 10 failures for one account or from one address, logging in
-# waits 15 minutes and the page says so (429).
+# shares them: after 10 wrong passwords for one account from one address, logging in
+# to it from there waits 15 minutes and the page says so (429); after 50 from one
+# address, whatever the accounts, that address waits (groups.throttling).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "10"))
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15")))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# The pair, not either: a stranger who knows a member's name cannot lock them out.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_HANDLER = "groups.throttling.LoginFailureHandler"
+LOGIN_ADDRESS_FAILURE_LIMIT = int(os.environ.get("LOGIN_ADDRESS_FAILURE_LIMIT", "50"))
 AXES_RESET_ON_SUCCESS = True
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_LOCKOUT_CALLABLE = "groups.views.login_locked_out"

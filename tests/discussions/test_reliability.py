@@ -217,6 +217,43 @@ def test_login_is_locked_after_repeated_wrong_passwords(client, reader, settings
     assert "_auth_user_id" not in client.session
 
 
+def wrong_password(username: str, address: str) -> int:
+    client = Client(REMOTE_ADDR=address)
+    return client.post(reverse("login"), {"username": username, "password": "wrong"}).status_code
+
+
+def logs_in(username: str, address: str) -> int:
+    client = Client(REMOTE_ADDR=address)
+    data = {"username": username, "password": "correct-horse-battery"}
+    return client.post(reverse("login"), data).status_code
+
+
+@pytest.mark.django_db
+def test_wrong_passwords_from_one_address_do_not_lock_the_account_elsewhere(reader, settings):
+    """Knowing a member's name is not enough to lock them out: the account is paused
+    only for the address the wrong passwords came from."""
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        wrong_password("reader", "203.0.113.7")
+
+    assert logs_in("reader", "203.0.113.7") == 429
+    assert logs_in("reader", "198.51.100.2") == 302
+
+
+@pytest.mark.django_db
+def test_many_accounts_tried_from_one_address_lock_that_address(reader, settings):
+    """Spread over many names, wrong passwords from one address stop at a higher limit."""
+    settings.AXES_FAILURE_LIMIT = 3
+    settings.LOGIN_ADDRESS_FAILURE_LIMIT = 8
+    for n in range(7):
+        assert wrong_password(f"guess{n}", "203.0.113.7") == 200
+    assert logs_in("reader", "203.0.113.7") == 302
+
+    wrong_password("guess7", "203.0.113.7")
+
+    assert logs_in("reader", "203.0.113.7") == 429
+    assert logs_in("reader", "198.51.100.2") == 302
+
+
 def test_signup_from_one_address_is_limited(client, db):
     url = reverse("signup")
     for n in range(throttling.SIGNUP.count):
