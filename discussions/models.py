@@ -371,6 +371,9 @@ class Notification(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
+    # Set just before its email goes out (and cleared if sending fails), so a task run
+    # again (a retry, a task recovered from a worker that died) never emails it twice.
+    emailed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = NotificationQuerySet.as_manager()
 

@@ -567,6 +567,29 @@ def notifications_for(*, user, limit: int = 100) -> list[Notification]:
     )
 
 
+def reply_notification_id(*, comment_id: int, recipient_id: int) -> int | None:
+    """The reply notification an email is about (None if there is none to email)."""
+    return (
+        Notification.objects.filter(
+            recipient_id=recipient_id, kind=Notification.Kind.REPLY, comment_id=comment_id
+        )
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
+def question_notification_ids(*, question_id: int, kind: str, recipient_ids) -> dict[int, int]:
+    """Per recipient, the question notification their email is about."""
+    return dict(
+        Notification.objects.filter(
+            question_id=question_id,
+            kind=kind,
+            comment__isnull=True,
+            recipient_id__in=recipient_ids,
+        ).values_list("recipient_id", "pk")
+    )
+
+
 def wants_reply_email(user_id: int) -> bool:
     preference = NotificationPreference.objects.filter(user_id=user_id).first()
     return preference.email_replies if preference else True

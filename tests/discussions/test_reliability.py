@@ -410,3 +410,100 @@ def test_reply_email_gives_up_after_the_last_attempt(
             comment_id=reply.pk, recipient_id=facilitator.pk, attempt=MAX_ATTEMPTS
         )
     assert DBTaskResult.objects.count() == 0
+
+
+def test_question_email_gives_up_after_the_last_attempt_and_fails_the_task(
+    database_task_queue, member, facilitator, group
+):
+    """As the reply email: the final failure is raised, so the queue records it FAILED."""
+    from django_tasks_db.models import DBTaskResult
+
+    from discussions.models import Notification
+    from discussions.tasks import MAX_ATTEMPTS, send_question_emails
+
+    question = services.question_create(
+        facilitator=facilitator, group=group, body="Why?", first_position=1, last_position=1
+    )
+    DBTaskResult.objects.all().delete()
+    send_question_emails.using(run_after=None).enqueue(
+        question_id=question.pk,
+        kind=Notification.Kind.QUESTION_ASSIGNED,
+        recipient_ids=[member.pk],
+        attempt=MAX_ATTEMPTS,
+    )
+    with mock.patch(
+        "discussions.tasks.send_mail", side_effect=smtplib.SMTPServerDisconnected("down")
+    ):
+        run_worker()
+
+    result = DBTaskResult.objects.get()
+    assert (result.status, result.exception_class_path) == (
+        "FAILED",
+        "smtplib.SMTPServerDisconnected",
+    )
+
+
+def test_reply_email_is_sent_once_when_its_task_runs_twice(
+    member, facilitator, group, passage, mailoutbox
+):
+    """A task run again (its worker died after sending, before recording it) sends nothing."""
+    from discussions.tasks import send_reply_email
+
+    parent = services.comment_create(author=facilitator, group=group, passage=passage, body="Q")
+    reply = services.comment_create(
+        author=member, group=group, passage=passage, body="A reply", parent=parent
+    )
+
+    first = send_reply_email.call(comment_id=reply.pk, recipient_id=facilitator.pk)
+    again = send_reply_email.call(comment_id=reply.pk, recipient_id=facilitator.pk)
+
+    assert (first, again) == (True, False)
+    assert len(mailoutbox) == 1
+
+
+def test_question_email_is_sent_once_when_its_task_runs_twice(
+    member, facilitator, group, mailoutbox
+):
+    from discussions.models import Notification
+    from discussions.tasks import send_question_emails
+
+    question = services.question_create(
+        facilitator=facilitator, group=group, body="Why?", first_position=1, last_position=1
+    )
+    kwargs = {
+        "question_id": question.pk,
+        "kind": Notification.Kind.QUESTION_ASSIGNED,
+        "recipient_ids": [member.pk],
+    }
+
+    assert (send_question_emails.call(**kwargs), send_question_emails.call(**kwargs)) == (1, 0)
+    assert [m.to for m in mailoutbox] == [[member.email]]
+
+
+def test_failed_reply_email_is_sent_by_its_retry(
+    database_task_queue, member, facilitator, group, passage, mailoutbox
+):
+    """A failed send is not recorded as sent: the retry sends it."""
+    from discussions.tasks import send_reply_email
+
+    parent = services.comment_create(author=facilitator, group=group, passage=passage, body="Q")
+    reply = services.comment_create(
+        author=member, group=group, passage=passage, body="A reply", parent=parent
+    )
+    with mock.patch("discussions.tasks.send_mail", side_effect=smtplib.SMTPDataError(451, "")):
+        assert send_reply_email.call(comment_id=reply.pk, recipient_id=facilitator.pk) is False
+
+    assert send_reply_email.call(comment_id=reply.pk, recipient_id=facilitator.pk, attempt=2)
+    assert len(mailoutbox) == 1
+
+
+# A worker that died mid-task ------------------------------------------------------------
+
+
+def run_worker(*args):
+    """`manage.py db_worker --batch`: runs what is ready, then stops. (Inside the test's
+    transaction, so the worker must not close the connection between tasks.)"""
+    from django.core.management import call_command
+
+    with mock.patch("django_tasks_db.management.commands.db_worker.close_old_connections"):
+        call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", *args)
