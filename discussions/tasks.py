@@ -48,6 +48,23 @@ def retry_later(task_function, attempt: int, **kwargs) -> bool:
     return True
 
 
+def recover_stale_tasks(*, backend_name: str, worker_id: str, now=None) -> int:
+    """Put back to READY the tasks a worker left RUNNING when it died: those last claimed
+    under `worker_id` (that worker is starting again, so its previous run is over) and
+    those running for longer than TASKS_STALE_AFTER. How many were put back."""
+    from django_tasks_db.models import DBTaskResult
+
+    stale_before = (now or timezone.now()) - settings.TASKS_STALE_AFTER
+    running = DBTaskResult.objects.filter(backend_name=backend_name, status="RUNNING")
+    recovered = 0
+    for pk, worker_ids, started_at in running.values_list("pk", "worker_ids", "started_at"):
+        claimed_by_me = bool(worker_ids) and worker_ids[-1] == worker_id
+        if claimed_by_me or started_at is None or started_at < stale_before:
+            # Unless another worker took it back (or it finished) meanwhile.
+            recovered += running.filter(pk=pk, started_at=started_at).update(status="READY")
+    return recovered
+
+
 def settings_url() -> str:
     return f"{settings.SITE_URL}{reverse('notification_settings')}"
 

@@ -46,12 +46,14 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
-    "django_tasks_db",
     "axes",
     "reading",
     "groups",
     "discussions",
     "pages",
+    # After discussions, whose `db_worker` (recovering tasks a dead worker left running)
+    # takes the place of this app's.
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -187,6 +189,10 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # and tests they run right after the request's transaction commits, unless
 # TASKS_BACKEND=database (as `make run` sets, starting a worker beside the server).
 TASKS_BACKEND = os.environ.get("TASKS_BACKEND", "immediate" if DEBUG else "database")
+# A task RUNNING for longer than this is taken to be left by a worker that died, and
+# runs again when a worker starts (discussions/management/commands/db_worker.py). Emails
+# take seconds; the bound is far above that.
+TASKS_STALE_AFTER = timedelta(minutes=int(os.environ.get("TASK_STALE_MINUTES", "30")))
 TASKS = {
     "default": {
         "BACKEND": (

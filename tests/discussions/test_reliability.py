@@ -3,7 +3,7 @@
 import re
 import smtplib
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from unittest import mock
 
 import pytest
@@ -507,3 +507,46 @@ def run_worker(*args):
 
     with mock.patch("django_tasks_db.management.commands.db_worker.close_old_connections"):
         call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", *args)
+
+
+def running_task(worker_id: str, started_ago: timedelta):
+    """A task a worker claimed and never finished (it died: a PostgreSQL restart, a kill)."""
+    from django_tasks_db.models import DBTaskResult
+
+    from discussions.tasks import send_question_emails
+
+    result = send_question_emails.enqueue(question_id=0, kind="question_assigned", recipient_ids=[])
+    row = DBTaskResult.objects.get(pk=result.id)
+    row.claim(worker_id)
+    DBTaskResult.objects.filter(pk=row.pk).update(started_at=timezone.now() - started_ago)
+    return row
+
+
+def task_status(row) -> str:
+    row.refresh_from_db()
+    return row.status
+
+
+def test_worker_restarting_runs_again_the_task_it_was_running(database_task_queue, db):
+    stuck = running_task("worker-1", started_ago=timedelta(seconds=5))
+
+    run_worker("--worker-id", "worker-1")
+
+    assert task_status(stuck) == "SUCCESSFUL"
+    assert stuck.worker_ids == ["worker-1", "worker-1"]
+
+
+def test_worker_starting_leaves_another_workers_recent_task_alone(database_task_queue, db):
+    busy = running_task("worker-2", started_ago=timedelta(seconds=5))
+
+    run_worker("--worker-id", "worker-1")
+
+    assert task_status(busy) == "RUNNING"
+
+
+def test_worker_starting_runs_again_a_task_running_for_too_long(database_task_queue, db, settings):
+    stuck = running_task("worker-2", started_ago=settings.TASKS_STALE_AFTER + timedelta(minutes=1))
+
+    run_worker("--worker-id", "worker-1")
+
+    assert task_status(stuck) == "SUCCESSFUL"
