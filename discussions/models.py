@@ -411,8 +411,3 @@ class NotificationPreference(models.Model):
 
     def __str__(self):
         return f"Notification settings of {self.user}"
-
-    @classmethod
-    def for_user(cls, user) -> "NotificationPreference":
-        preference, _ = cls.objects.get_or_create(user=user)
-        return preference

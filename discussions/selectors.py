@@ -590,6 +590,14 @@ def question_notification_ids(*, question_id: int, kind: str, recipient_ids) -> 
     )
 
 
+def notification_preference(user) -> NotificationPreference:
+    """The reader's email settings: the saved ones, or the defaults, unsaved (they are
+    stored when the reader changes them, services.preference_update)."""
+    return NotificationPreference.objects.filter(user=user).first() or NotificationPreference(
+        user=user
+    )
+
+
 def wants_reply_email(user_id: int) -> bool:
     preference = NotificationPreference.objects.filter(user_id=user_id).first()
     return preference.email_replies if preference else True

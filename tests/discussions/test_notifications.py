@@ -318,6 +318,12 @@ def test_notification_settings_page_shows_email_on_by_default(facilitator_client
     assert 'action="/settings/notifications/"' in html
 
 
+def test_notification_settings_page_writes_nothing(facilitator_client):
+    facilitator_client.get("/settings/notifications/")
+
+    assert NotificationPreference.objects.count() == 0
+
+
 def test_notification_settings_post_turns_email_off(facilitator_client, facilitator):
     response = facilitator_client.post("/settings/notifications/", {})
 
