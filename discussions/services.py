@@ -396,23 +396,6 @@ def notifications_mark_read(*, user, notification_ids=None) -> int:
     return notifications.update(read_at=timezone.now())
 
 
-def notification_email_claim(*, notification_id: int) -> bool:
-    """Record that a notification's email is going out now; False when it went out
-    already (or is going out in another run of the task). One conditional UPDATE, so of
-    two runs only one sends: at most once, even across a worker that died after sending."""
-    return (
-        Notification.objects.filter(pk=notification_id, emailed_at__isnull=True).update(
-            emailed_at=timezone.now()
-        )
-        == 1
-    )
-
-
-def notification_email_release(*, notification_id: int) -> None:
-    """Its email could not be sent: a later attempt may send it."""
-    Notification.objects.filter(pk=notification_id).update(emailed_at=None)
-
-
 def preference_update(
     *, user, email_replies: bool, email_questions: bool = True
 ) -> NotificationPreference:

@@ -21,7 +21,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from discussions.models import Comment
+from discussions.models import Comment, Notification
 from discussions.selectors import (
     may_read,
     question_notification_ids,
@@ -65,14 +65,30 @@ def recover_stale_tasks(*, backend_name: str, worker_id: str, now=None) -> int:
     return recovered
 
 
+def email_claim(*, notification_id: int) -> bool:
+    """Record that a notification's email is going out now; False when it went out
+    already (or is going out in another run of the task). One conditional UPDATE, so of
+    two runs only one sends: at most once, even across a worker that died after sending.
+    (Here rather than in services, which enqueue these tasks.)"""
+    return (
+        Notification.objects.filter(pk=notification_id, emailed_at__isnull=True).update(
+            emailed_at=timezone.now()
+        )
+        == 1
+    )
+
+
+def email_release(*, notification_id: int) -> None:
+    """Its email could not be sent: a later attempt may send it."""
+    Notification.objects.filter(pk=notification_id).update(emailed_at=None)
+
+
 def settings_url() -> str:
     return f"{settings.SITE_URL}{reverse('notification_settings')}"
 
 
 @task
 def send_reply_email(*, comment_id: int, recipient_id: int, attempt: int = 1) -> bool:
-    from discussions import services  # services enqueue these tasks
-
     comment = (
         Comment.objects.select_related("author", "group", "passage__text")
         .filter(pk=comment_id)
@@ -86,9 +102,7 @@ def send_reply_email(*, comment_id: int, recipient_id: int, attempt: int = 1) ->
     if not wants_reply_email(recipient_id):
         return False
     notification_id = reply_notification_id(comment_id=comment_id, recipient_id=recipient_id)
-    if notification_id is None or not services.notification_email_claim(
-        notification_id=notification_id
-    ):
+    if notification_id is None or not email_claim(notification_id=notification_id):
         return False  # nothing to tell, or told already by an earlier run
     context = {
         "comment": comment,
@@ -104,7 +118,7 @@ def send_reply_email(*, comment_id: int, recipient_id: int, attempt: int = 1) ->
             recipient_list=[recipient.email],
         )
     except SEND_ERRORS:
-        services.notification_email_release(notification_id=notification_id)
+        email_release(notification_id=notification_id)
         logger.warning(
             "Reply email %s to user %s failed (attempt %s)", comment_id, recipient_id, attempt
         )
@@ -123,8 +137,7 @@ def send_question_emails(
     """Email members about an assigned question or one due tomorrow, if they allow it."""
     from django.contrib.auth import get_user_model
 
-    from discussions import services  # services enqueue these tasks
-    from discussions.models import Notification, Question
+    from discussions.models import Question
 
     question = Question.objects.select_related("group", "meeting").filter(pk=question_id).first()
     if question is None:
@@ -149,9 +162,7 @@ def send_question_emails(
         if not wants_question_email(recipient.pk):
             continue
         notification_id = notification_ids.get(recipient.pk)
-        if notification_id is None or not services.notification_email_claim(
-            notification_id=notification_id
-        ):
+        if notification_id is None or not email_claim(notification_id=notification_id):
             continue  # nothing to tell, or told already by an earlier run
         context = {
             "question": question,
@@ -168,7 +179,7 @@ def send_question_emails(
                 recipient_list=[recipient.email],
             )
         except SEND_ERRORS as send_error:
-            services.notification_email_release(notification_id=notification_id)
+            email_release(notification_id=notification_id)
             failed.append(recipient.pk)
             error = send_error
             continue
