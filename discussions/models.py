@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 
 from groups import permissions
-from groups.models import Meeting, StudyGroup
+from groups.models import Meeting, Membership, StudyGroup
 from reading.models import Passage, PassageRange
 from sectstudy.dates import in_range_condition
 
@@ -334,6 +334,26 @@ class NotificationQuerySet(models.QuerySet):
             recipient=user,
         )
 
+    def readable_by(self, user):
+        """The reader's notifications they may still read: in groups they belong to, and
+        not about a comment hidden since or an answer thread under "answer first" they
+        may not see (selectors.may_read, in SQL; one query however many)."""
+        facilitated = Membership.objects.filter(user=user, role=Membership.Role.FACILITATOR).values(
+            "group_id"
+        )
+        answered = Comment.objects.answers().filter(author=user).values("question_id")
+        return self.for_reader(user).filter(
+            Q(comment__isnull=True)
+            | (
+                permissions.hidden_comment_filter_across_groups(
+                    user.pk, facilitated, prefix="comment__"
+                )
+                & permissions.answers_filter_across_groups(
+                    facilitated, answered, prefix="comment__"
+                )
+            )
+        )
+
 
 class Notification(models.Model):
     class Kind(models.TextChoices):
@@ -357,6 +377,9 @@ class Notification(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
+    # Set just before its email goes out (and cleared if sending fails), so a task run
+    # again (a retry, a task recovered from a worker that died) never emails it twice.
+    emailed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = NotificationQuerySet.as_manager()
 
@@ -394,11 +417,6 @@ class NotificationPreference(models.Model):
 
     def __str__(self):
         return f"Notification settings of {self.user}"
-
-    @classmethod
-    def for_user(cls, user) -> "NotificationPreference":
-        preference, _ = cls.objects.get_or_create(user=user)
-        return preference
 
 
 class HandoutThread(models.Model):

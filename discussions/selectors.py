@@ -204,27 +204,37 @@ def passage_thread(*, membership: Membership, passage: Passage, last_seen=None) 
 @dataclass(frozen=True)
 class PollDiff:
     """What an open passage page lacks: others' comments newer than `after`, each
-    alone (its replies arrive as their own nodes), with the discussion's new state."""
+    alone (its replies arrive as their own nodes), with the discussion's new state.
+    `last_comment_id` moves past every newer comment, shown or not (the reader's own,
+    hidden ones), so the next poll starts after them."""
 
     new_nodes: list[Node]
     last_comment_id: int
-    comment_count: int
+    comment_count: int | None  # None when nothing is shown: the page's count stands
 
 
 def poll_diff(*, membership: Membership, passage: Passage, after: int) -> PollDiff:
-    thread = passage_thread(membership=membership, passage=passage, last_seen=None)
+    """Reads only the comments newer than `after` and the threads they belong to (for
+    their depth and the rules about their parents), never the whole discussion."""
+    newer = Comment.objects.discussion().filter(
+        group_id=membership.group_id, passage=passage, pk__gt=after
+    )
+    their_threads = newer.annotate(thread=Coalesce("root_id", "pk")).values("thread")
+    comments = comments_for(membership=membership, passage=passage).filter(
+        Q(pk__gt=after) | Q(pk__in=their_threads) | Q(root_id__in=their_threads)
+    )
+    thread = build_thread(membership=membership, passage=passage, comments=comments, last_seen=None)
     new_nodes = [
         replace(node, is_new=True, children=[])
         for pk, node in sorted(thread.by_id.items())
-        if pk > after
-        and node.comment.author_id != membership.user_id
-        and node.show_body
-        and (node.comment.parent_id is None or node.comment.parent_id in thread.by_id)
+        if pk > after and node.comment.author_id != membership.user_id and node.show_body
     ]
     return PollDiff(
         new_nodes=new_nodes,
-        last_comment_id=thread.last_comment_id,
-        comment_count=thread.visible_count,
+        last_comment_id=max(thread.last_comment_id, after),
+        comment_count=(
+            discussion_count(membership=membership, passage=passage) if new_nodes else None
+        ),
     )
 
 
@@ -311,8 +321,14 @@ def new_comment_counts(*, user, group_id: int, text_id: int) -> dict[int, int]:
     return {row["passage__position"]: row["n"] for row in rows}
 
 
+def readable_notifications(user):
+    """The notifications a reader may read: the one source of the notifications list
+    and the header's unread count, so the two always agree."""
+    return Notification.objects.readable_by(user)
+
+
 def unread_notification_count(user) -> int:
-    return Notification.objects.for_reader(user).unread().count()
+    return readable_notifications(user).unread().count()
 
 
 # Questions ------------------------------------------------------------------
@@ -539,9 +555,9 @@ def may_read(
 
 def notifications_for(*, user, limit: int = 100) -> list[Notification]:
     """The reader's latest notifications, leaving out any about writing they may no
-    longer read (hidden since, or an answer under "answer first"); three queries."""
-    notifications = list(
-        Notification.objects.for_reader(user).select_related(
+    longer read (hidden since, or an answer under "answer first"); one query."""
+    return list(
+        readable_notifications(user).select_related(
             "actor",
             "comment__passage__text",
             "comment__group__text",
@@ -550,22 +566,37 @@ def notifications_for(*, user, limit: int = 100) -> list[Notification]:
             "question__meeting",
         )[:limit]
     )
-    memberships = {
-        m.group_id: m for m in Membership.objects.filter(user=user).select_related("group")
-    }
-    answered = set(
-        Comment.objects.answers().filter(author=user).values_list("question_id", flat=True)
-    )
-    return [
-        n
-        for n in notifications
-        if n.comment_id is None
-        or may_read(
-            memberships.get(n.comment.group_id),
-            n.comment,
-            answered=n.comment.question_id in answered,
+
+
+def reply_notification_id(*, comment_id: int, recipient_id: int) -> int | None:
+    """The reply notification an email is about (None if there is none to email)."""
+    return (
+        Notification.objects.filter(
+            recipient_id=recipient_id, kind=Notification.Kind.REPLY, comment_id=comment_id
         )
-    ]
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
+def question_notification_ids(*, question_id: int, kind: str, recipient_ids) -> dict[int, int]:
+    """Per recipient, the question notification their email is about."""
+    return dict(
+        Notification.objects.filter(
+            question_id=question_id,
+            kind=kind,
+            comment__isnull=True,
+            recipient_id__in=recipient_ids,
+        ).values_list("recipient_id", "pk")
+    )
+
+
+def notification_preference(user) -> NotificationPreference:
+    """The reader's email settings: the saved ones, or the defaults, unsaved (they are
+    stored when the reader changes them, services.preference_update)."""
+    return NotificationPreference.objects.filter(user=user).first() or NotificationPreference(
+        user=user
+    )
 
 
 def wants_reply_email(user_id: int) -> bool:

@@ -1,10 +1,13 @@
 """Background work, run through Django's tasks framework after the transaction commits.
 
 Each email task checks, when it runs, that the recipient may still read what it
-quotes. A send that fails (the mail server is down, say) is tried again later with
+quotes. An email is about a notification, and the notification records that it was
+emailed just before it goes out, so a task that runs again (a retry, or a task
+recovered from a worker that died mid-task, see `manage.py db_worker`) never sends
+it twice. A send that fails (the mail server is down, say) is tried again later with
 a growing delay, up to MAX_ATTEMPTS, when the task backend can defer work (the
-database queue in production); the final failure is logged and kept as the task's
-result.
+database queue in production); the final failure is raised, so the queue records
+the task as FAILED, with the error.
 """
 
 import logging
@@ -15,10 +18,18 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.tasks import task, task_backends
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
-from discussions.models import Comment
-from discussions.selectors import may_read, user_by_id, wants_question_email, wants_reply_email
+from discussions.models import Comment, Notification
+from discussions.selectors import (
+    may_read,
+    question_notification_ids,
+    reply_notification_id,
+    user_by_id,
+    wants_question_email,
+    wants_reply_email,
+)
 from groups.selectors import membership_of_user_id
 
 logger = logging.getLogger(__name__)
@@ -37,6 +48,45 @@ def retry_later(task_function, attempt: int, **kwargs) -> bool:
     return True
 
 
+def recover_stale_tasks(*, backend_name: str, worker_id: str, now=None) -> int:
+    """Put back to READY the tasks a worker left RUNNING when it died: those last claimed
+    under `worker_id` (that worker is starting again, so its previous run is over) and
+    those running for longer than TASKS_STALE_AFTER. How many were put back."""
+    from django_tasks_db.models import DBTaskResult
+
+    stale_before = (now or timezone.now()) - settings.TASKS_STALE_AFTER
+    running = DBTaskResult.objects.filter(backend_name=backend_name, status="RUNNING")
+    recovered = 0
+    for pk, worker_ids, started_at in running.values_list("pk", "worker_ids", "started_at"):
+        claimed_by_me = bool(worker_ids) and worker_ids[-1] == worker_id
+        if claimed_by_me or started_at is None or started_at < stale_before:
+            # Unless another worker took it back (or it finished) meanwhile.
+            recovered += running.filter(pk=pk, started_at=started_at).update(status="READY")
+    return recovered
+
+
+def email_claim(*, notification_id: int) -> bool:
+    """Record that a notification's email is going out now; False when it went out
+    already (or is going out in another run of the task). One conditional UPDATE, so of
+    two runs only one sends: at most once, even across a worker that died after sending.
+    (Here rather than in services, which enqueue these tasks.)"""
+    return (
+        Notification.objects.filter(pk=notification_id, emailed_at__isnull=True).update(
+            emailed_at=timezone.now()
+        )
+        == 1
+    )
+
+
+def email_release(*, notification_id: int) -> None:
+    """Its email could not be sent: a later attempt may send it."""
+    Notification.objects.filter(pk=notification_id).update(emailed_at=None)
+
+
+def settings_url() -> str:
+    return f"{settings.SITE_URL}{reverse('notification_settings')}"
+
+
 @task
 def send_reply_email(*, comment_id: int, recipient_id: int, attempt: int = 1) -> bool:
     comment = (
@@ -51,11 +101,14 @@ def send_reply_email(*, comment_id: int, recipient_id: int, attempt: int = 1) ->
         return False  # left the group, or may no longer read it, since it was written
     if not wants_reply_email(recipient_id):
         return False
+    notification_id = reply_notification_id(comment_id=comment_id, recipient_id=recipient_id)
+    if notification_id is None or not email_claim(notification_id=notification_id):
+        return False  # nothing to tell, or told already by an earlier run
     context = {
         "comment": comment,
         "recipient": recipient,
         "url": f"{settings.SITE_URL}{comment.passage.get_absolute_url()}?group={comment.group.slug}#comment-{comment.pk}",
-        "settings_url": f"{settings.SITE_URL}/settings/notifications/",
+        "settings_url": settings_url(),
     }
     try:
         send_mail(
@@ -65,14 +118,14 @@ def send_reply_email(*, comment_id: int, recipient_id: int, attempt: int = 1) ->
             recipient_list=[recipient.email],
         )
     except SEND_ERRORS:
-        retried = retry_later(
-            send_reply_email, attempt, comment_id=comment_id, recipient_id=recipient_id
-        )
+        email_release(notification_id=notification_id)
         logger.warning(
             "Reply email %s to user %s failed (attempt %s)", comment_id, recipient_id, attempt
         )
-        if not retried:
-            raise
+        if not retry_later(
+            send_reply_email, attempt, comment_id=comment_id, recipient_id=recipient_id
+        ):
+            raise  # the last attempt: the task fails, with the error
         return False
     return True
 
@@ -84,7 +137,7 @@ def send_question_emails(
     """Email members about an assigned question or one due tomorrow, if they allow it."""
     from django.contrib.auth import get_user_model
 
-    from discussions.models import Notification, Question
+    from discussions.models import Question
 
     question = Question.objects.select_related("group", "meeting").filter(pk=question_id).first()
     if question is None:
@@ -95,8 +148,12 @@ def send_question_emails(
         if due_soon
         else f"New reading question in {question.group.name}"
     )
+    notification_ids = question_notification_ids(
+        question_id=question_id, kind=kind, recipient_ids=recipient_ids
+    )
     sent = 0
     failed = []
+    error = None
     # Only those still in the group when the email goes out.
     recipients = get_user_model().objects.filter(
         pk__in=recipient_ids, memberships__group_id=question.group_id
@@ -104,12 +161,15 @@ def send_question_emails(
     for recipient in recipients.exclude(email=""):
         if not wants_question_email(recipient.pk):
             continue
+        notification_id = notification_ids.get(recipient.pk)
+        if notification_id is None or not email_claim(notification_id=notification_id):
+            continue  # nothing to tell, or told already by an earlier run
         context = {
             "question": question,
             "recipient": recipient,
             "due_soon": due_soon,
             "url": f"{settings.SITE_URL}{question.get_absolute_url()}",
-            "settings_url": f"{settings.SITE_URL}/settings/notifications/",
+            "settings_url": settings_url(),
         }
         try:
             send_mail(
@@ -118,13 +178,16 @@ def send_question_emails(
                 from_email=None,
                 recipient_list=[recipient.email],
             )
-        except SEND_ERRORS:
+        except SEND_ERRORS as send_error:
+            email_release(notification_id=notification_id)
             failed.append(recipient.pk)
+            error = send_error
             continue
         sent += 1
     if failed:
         logger.warning("Question email %s failed for %s (attempt %s)", question_id, failed, attempt)
-        retry_later(
+        if not retry_later(
             send_question_emails, attempt, question_id=question_id, kind=kind, recipient_ids=failed
-        )
+        ):
+            raise error  # the last attempt: the task fails, with the (last) error
     return sent

@@ -115,6 +115,21 @@ def hidden_comment_filter(membership) -> Q:
     return Q(hidden_at__isnull=True) | Q(author_id=membership.user_id)
 
 
+def _on(prefix: str, **lookups) -> Q:
+    return Q(**{f"{prefix}{name}": value for name, value in lookups.items()})
+
+
+def hidden_comment_filter_across_groups(user_id, facilitated_group_ids, *, prefix="") -> Q:
+    """SQL twin of may_see_hidden_comment for comments of all a reader's groups at once
+    (their notifications): `facilitated_group_ids` is a subquery of the groups they
+    facilitate; `prefix` reaches the comment from another model (``"comment__"``)."""
+    return (
+        _on(prefix, hidden_at__isnull=True)
+        | _on(prefix, author_id=user_id)
+        | _on(prefix, group_id__in=facilitated_group_ids)
+    )
+
+
 @rule
 def may_edit_comment(membership, comment) -> bool:
     """Authors edit and delete their own writing (comments and answers) until deleted."""
@@ -198,4 +213,17 @@ def answers_filter(membership, answered_question_ids) -> Q:
         Q(question__isnull=True)
         | Q(question__answer_first=False)
         | Q(question_id__in=answered_question_ids)
+    )
+
+
+def answers_filter_across_groups(
+    facilitated_group_ids, answered_question_ids, *, prefix: str = ""
+) -> Q:
+    """SQL twin of may_see_answers for comments of all a reader's groups at once, as
+    hidden_comment_filter_across_groups."""
+    return (
+        _on(prefix, question__isnull=True)
+        | _on(prefix, question__answer_first=False)
+        | _on(prefix, group_id__in=facilitated_group_ids)
+        | _on(prefix, question_id__in=answered_question_ids)
     )

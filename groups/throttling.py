@@ -10,7 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import wraps
 
+from axes.attempts import get_cool_off_threshold
+from axes.handlers.database import AxesDatabaseHandler
+from axes.helpers import get_failure_limit
+from axes.models import AccessAttempt
+from django.conf import settings
 from django.db import connection
+from django.db.models import Sum
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -116,3 +122,25 @@ def rate_limited_response(request, error: RateLimited) -> HttpResponse:
         response = render(request, "429.html", {"message": str(error)}, status=429)
     response["Retry-After"] = str(error.retry_after_seconds)
     return response
+
+
+class LoginFailureHandler(AxesDatabaseHandler):
+    """django-axes' database handler with two limits. Wrong passwords pause logging in to
+    one account from the address they came from (AXES_LOCKOUT_PARAMETERS: the pair), so
+    knowing a member's name is not enough to lock them out; and wrong passwords from one
+    address, whatever the names, pause that address at LOGIN_ADDRESS_FAILURE_LIMIT, so it
+    cannot try one password on every account. axes has one limit per configuration, so
+    the address's count is added here, on the scale axes compares with its own limit."""
+
+    def get_failures(self, request, credentials: dict | None = None) -> int:
+        failures = super().get_failures(request, credentials)
+        from_address = (
+            AccessAttempt.objects.filter(
+                ip_address=request.axes_ip_address,
+                attempt_time__gte=get_cool_off_threshold(request),
+            ).aggregate(total=Sum("failures_since_start"))["total"]
+            or 0
+        )
+        if from_address >= settings.LOGIN_ADDRESS_FAILURE_LIMIT:
+            return max(failures, get_failure_limit(request, credentials))
+        return failures

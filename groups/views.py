@@ -275,7 +275,11 @@ def login_locked_out(request, response=None, credentials=None):
     response = render(
         request,
         "registration/locked_out.html",
-        {"failure_limit": settings.AXES_FAILURE_LIMIT, "minutes": minutes},
+        {
+            "failure_limit": settings.AXES_FAILURE_LIMIT,
+            "address_failure_limit": settings.LOGIN_ADDRESS_FAILURE_LIMIT,
+            "minutes": minutes,
+        },
         status=429,
     )
     response["Retry-After"] = str(minutes * 60)

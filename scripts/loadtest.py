@@ -214,7 +214,9 @@ def worker_command(setup: dict) -> tuple[list[str] | None, str]:
     uses_db = any("django_tasks_db" in b or "DatabaseBackend" in b for b in backends.values())
     if uses_db:
         return (
-            [sys.executable, "manage.py", "db_worker"],
+            # A stable id, as the README's systemd unit gives it: a restarted worker
+            # runs again the task it was running when it died.
+            [sys.executable, "manage.py", "db_worker", "--worker-id", "loadtest-worker"],
             f"task worker: manage.py db_worker (TASKS: {backends})",
         )
     return (

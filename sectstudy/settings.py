@@ -46,12 +46,14 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
-    "django_tasks_db",
     "axes",
     "reading",
     "groups",
     "discussions",
     "pages",
+    # After discussions, whose `db_worker` (recovering tasks a dead worker left running)
+    # takes the place of this app's.
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -71,15 +73,19 @@ MIDDLEWARE = [
 ]
 
 # Login attempts are counted in the database (django-axes), so every app server
-# shares them: after 10 failures for one account or from one address, logging in
-# waits 15 minutes and the page says so (429).
+# shares them: after 10 wrong passwords for one account from one address, logging in
+# to it from there waits 15 minutes and the page says so (429); after 50 from one
+# address, whatever the accounts, that address waits (groups.throttling).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "10"))
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15")))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# The pair, not either: a stranger who knows a member's name cannot lock them out.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_HANDLER = "groups.throttling.LoginFailureHandler"
+LOGIN_ADDRESS_FAILURE_LIMIT = int(os.environ.get("LOGIN_ADDRESS_FAILURE_LIMIT", "50"))
 AXES_RESET_ON_SUCCESS = True
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_LOCKOUT_CALLABLE = "groups.views.login_locked_out"
@@ -183,6 +189,10 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # and tests they run right after the request's transaction commits, unless
 # TASKS_BACKEND=database (as `make run` sets, starting a worker beside the server).
 TASKS_BACKEND = os.environ.get("TASKS_BACKEND", "immediate" if DEBUG else "database")
+# A task RUNNING for longer than this is taken to be left by a worker that died, and
+# runs again when a worker starts (discussions/management/commands/db_worker.py). Emails
+# take seconds; the bound is far above that.
+TASKS_STALE_AFTER = timedelta(minutes=int(os.environ.get("TASK_STALE_MINUTES", "30")))
 TASKS = {
     "default": {
         "BACKEND": (

@@ -45,10 +45,9 @@ def comment_create(request: HtmxHttpRequest, group_slug: str, position: int):
     if form.is_valid():
         if form.cleaned_data["parent"]:
             parent = comment_or_404(membership, form.cleaned_data["parent"])
-        submission_id = form.cleaned_data["submission_id"]
-        if request.htmx and selectors.submitted_comment(request.user, submission_id):
-            return HttpResponse(status=204)  # posted already: it is on the page
         try:
+            # A retry of a post that was made (same submission_id) gets that comment back,
+            # and is answered as the first post was: the page may never have received it.
             comment = services.comment_create(
                 author=request.user,
                 group=membership.group,
@@ -57,7 +56,7 @@ def comment_create(request: HtmxHttpRequest, group_slug: str, position: int):
                 parent=parent,
                 quote=form.cleaned_data["quote"],
                 quote_start=form.cleaned_data["quote_start"],
-                submission_id=submission_id,
+                submission_id=form.cleaned_data["submission_id"],
             )
         except ValidationError as error:
             add_form_errors(form, error)
@@ -301,7 +300,9 @@ def thread_more(request: HtmxHttpRequest, group_slug: str, position: int):
 def comment_updates(request: HtmxHttpRequest, group_slug: str, position: int):
     """Polled every 15 s: others' new comments since `after`, as out-of-band swaps.
 
-    Unchanged threads cost one aggregate query and answer 304 (ETag) or 204.
+    Unchanged threads cost one aggregate query and answer 304 (ETag) or 204. When the
+    only newer comments are the reader's own or hidden ones, the answer is the poller
+    alone, asking after them from then on.
     """
     membership = membership_or_404(request, group_slug)
     passage = group_passage_or_404(membership, position)
@@ -323,22 +324,23 @@ def comment_updates(request: HtmxHttpRequest, group_slug: str, position: int):
         patch_cache_control(response, no_cache=True, private=True)
         return response
     diff = selectors.poll_diff(membership=membership, passage=passage, after=after)
-    if not diff.new_nodes:
-        response = HttpResponse(status=204)
-    else:
-        response = render(
-            request,
-            "discussions/discussion.html#updates",
-            {
-                "new_nodes": diff.new_nodes,
-                "after": diff.last_comment_id,
-                "comment_count": diff.comment_count,
-                "poll_seconds": settings.DISCUSSION_POLL_SECONDS,
-                "membership": membership,
-                "group": membership.group,
-                "passage": passage,
-            },
-        )
+    # Only the reader's own or hidden comments are new: nothing to show, but the poller
+    # moves past them, so the next poll is the cheap one again.
+    response = render(
+        request,
+        "discussions/discussion.html#updates"
+        if diff.new_nodes
+        else "discussions/discussion.html#poller",
+        {
+            "new_nodes": diff.new_nodes,
+            "after": diff.last_comment_id,
+            "comment_count": diff.comment_count,
+            "poll_seconds": settings.DISCUSSION_POLL_SECONDS,
+            "membership": membership,
+            "group": membership.group,
+            "passage": passage,
+        },
+    )
     response["ETag"] = etag
     patch_cache_control(response, no_cache=True, private=True)
     return response

@@ -7,7 +7,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from discussions import selectors, services
 from discussions.forms import NotificationPreferenceForm
-from discussions.models import NotificationPreference
 from sectstudy.http import HtmxHttpRequest
 
 
@@ -29,7 +28,7 @@ def notifications_read(request: HtmxHttpRequest):
 @login_required
 @require_http_methods(["GET", "POST"])
 def notification_settings(request: HtmxHttpRequest):
-    preference = NotificationPreference.for_user(request.user)
+    preference = selectors.notification_preference(request.user)  # read only: no write on GET
     # Unticked boxes alone post no fields: bind on the method, not on request.POST's truth.
     form = NotificationPreferenceForm(
         request.POST if request.method == "POST" else None,

@@ -154,6 +154,35 @@ def test_header_shows_unread_notification_count(
     assert header_badge(facilitator_client) == "2"
 
 
+def test_header_count_leaves_out_what_the_list_hides(
+    member_client, member, other_member, facilitator, group, passage
+):
+    """A reply hidden since it was written leaves the list, and the count with it."""
+    parent = post_comment(member, group, passage, "Top.")
+    hidden = post_comment(other_member, group, passage, "Rude.", parent=parent)
+    post_comment(other_member, group, passage, "Kind.", parent=parent)
+    services.comment_hide(moderator=facilitator, comment=hidden, reason="Be kind.")
+
+    html = member_client.get("/notifications/").content.decode()
+
+    assert html.count('<li class="notification is-unread">') == 1
+    assert header_badge(member_client) == "1"
+
+
+def test_header_count_leaves_out_answers_under_answer_first(
+    member_client, member, other_member, facilitator, group, passage
+):
+    question = services.question_create(
+        facilitator=facilitator, group=group, body="Why?", first_position=1, last_position=1
+    )
+    services.answer_save(author=other_member, question=question, body="Ask @member.")
+    Notification.objects.filter(kind=Notification.Kind.QUESTION_ASSIGNED).delete()
+    question.__class__.objects.filter(pk=question.pk).update(answer_first=True)
+
+    assert "No notifications yet." in member_client.get("/notifications/").content.decode()
+    assert header_badge(member_client) is None
+
+
 def test_header_without_notifications_shows_no_badge(member_client):
     assert header_badge(member_client) is None
 
@@ -287,6 +316,12 @@ def test_notification_settings_page_shows_email_on_by_default(facilitator_client
         r'<input type="checkbox" name="email_replies" id="id_email_replies" checked>', html
     )
     assert 'action="/settings/notifications/"' in html
+
+
+def test_notification_settings_page_writes_nothing(facilitator_client):
+    facilitator_client.get("/settings/notifications/")
+
+    assert NotificationPreference.objects.count() == 0
 
 
 def test_notification_settings_post_turns_email_off(facilitator_client, facilitator):

@@ -1,8 +1,9 @@
 """Issue 12: throttling, idempotent posting, honest outage answers, health."""
 
+import re
 import smtplib
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from unittest import mock
 
 import pytest
@@ -34,17 +35,94 @@ def test_comment_posted_twice_with_one_submission_id_is_stored_once(member_clien
     assert first["Location"] == second["Location"] == (f"{passage_url(group)}#comment-{comment.pk}")
 
 
-def test_comment_repeated_with_htmx_answers_204_and_adds_nothing(member_client, group):
+def test_comment_repeated_with_htmx_answers_as_the_first_post_did(member_client, group):
+    """A retry after a lost response shows the comment the first post made."""
     data = {"body": "Said once.", "submission_id": str(uuid.uuid4())}
 
     first = member_client.post(create_url(group), data, headers=HTMX)
     second = member_client.post(create_url(group), data, headers=HTMX)
 
-    assert (first.status_code, second.status_code) == (200, 204)
-    assert Comment.objects.count() == 1
+    comment = Comment.objects.get()
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert first["HX-Trigger"] == second["HX-Trigger"] == '{"comment-posted": {}}'
+    assert without_submission_ids(first) == without_submission_ids(second)
+    assert f'id="comment-{comment.pk}"' in second.content.decode()
     # The page gets a fresh id for its next comment.
     assert 'name="submission_id"' in first.content.decode()
     assert data["submission_id"] not in first.content.decode()
+    assert data["submission_id"] not in second.content.decode()
+
+
+def test_reply_repeated_with_htmx_answers_as_the_first_post_did(
+    member_client, facilitator, group, passage
+):
+    parent = services.comment_create(author=facilitator, group=group, passage=passage, body="Q")
+    data = {"body": "A reply.", "parent": parent.pk, "submission_id": str(uuid.uuid4())}
+
+    first = member_client.post(create_url(group), data, headers=HTMX)
+    second = member_client.post(create_url(group), data, headers=HTMX)
+
+    reply = Comment.objects.get(parent=parent)
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert without_submission_ids(first) == without_submission_ids(second)
+    assert f'id="reply-slot-{parent.pk}"' in second.content.decode()
+    assert f'id="comment-{reply.pk}"' in second.content.decode()
+
+
+def test_reply_to_an_answer_repeated_with_htmx_answers_as_the_first_post_did(
+    member_client, member, facilitator, other_member, group, passage
+):
+    question = services.question_create(
+        facilitator=facilitator, group=group, body="Why?", first_position=1, last_position=1
+    )
+    answer = services.answer_save(author=other_member, question=question, body="Because.")
+    services.answer_save(author=member, question=question, body="Me.")
+    data = {"body": "Agreed.", "parent": answer.pk, "submission_id": str(uuid.uuid4())}
+
+    first = member_client.post(create_url(group), data, headers=HTMX)
+    second = member_client.post(create_url(group), data, headers=HTMX)
+
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert without_submission_ids(first) == without_submission_ids(second)
+    assert Comment.objects.filter(parent=answer).count() == 1
+
+
+def test_answer_repeated_with_htmx_answers_as_the_first_post_did(member_client, facilitator, group):
+    question = services.question_create(
+        facilitator=facilitator, group=group, body="Why?", first_position=1, last_position=1
+    )
+    url = reverse("answer_save", args=[group.slug, question.pk])
+
+    first = member_client.post(url, {"body": "Because."}, headers=HTMX)
+    second = member_client.post(url, {"body": "Because."}, headers=HTMX)
+
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert without_submission_ids(first) == without_submission_ids(second)
+    assert Comment.objects.answers().count() == 1
+
+
+def test_question_repeated_answers_as_the_first_post_did(facilitator_client, group):
+    data = {
+        "body": "Why?",
+        "first_position": 1,
+        "last_position": 1,
+        "submission_id": str(uuid.uuid4()),
+    }
+    url = reverse("question_create", args=[group.slug])
+
+    first = facilitator_client.post(url, data)
+    second = facilitator_client.post(url, data)
+
+    question = Question.objects.get()
+    assert (first.status_code, second.status_code) == (302, 302)
+    assert first["Location"] == second["Location"] == question.get_absolute_url()
+
+
+def without_submission_ids(response) -> str:
+    """A response's HTML without the one-time ids and tokens it hands out fresh each time."""
+    html = response.content.decode()
+    html = re.sub(r'name="submission_id" value="[^"]*"', 'name="submission_id"', html)
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', 'name="csrfmiddlewaretoken"', html)
 
 
 def test_comments_with_different_submission_ids_are_both_stored(member_client, group):
@@ -137,6 +215,43 @@ def test_login_is_locked_after_repeated_wrong_passwords(client, reader, settings
     assert response.status_code == 429
     assert "logging in is paused for 15 minutes" in response.content.decode()
     assert "_auth_user_id" not in client.session
+
+
+def wrong_password(username: str, address: str) -> int:
+    client = Client(REMOTE_ADDR=address)
+    return client.post(reverse("login"), {"username": username, "password": "wrong"}).status_code
+
+
+def logs_in(username: str, address: str) -> int:
+    client = Client(REMOTE_ADDR=address)
+    data = {"username": username, "password": "correct-horse-battery"}
+    return client.post(reverse("login"), data).status_code
+
+
+@pytest.mark.django_db
+def test_wrong_passwords_from_one_address_do_not_lock_the_account_elsewhere(reader, settings):
+    """Knowing a member's name is not enough to lock them out: the account is paused
+    only for the address the wrong passwords came from."""
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        wrong_password("reader", "203.0.113.7")
+
+    assert logs_in("reader", "203.0.113.7") == 429
+    assert logs_in("reader", "198.51.100.2") == 302
+
+
+@pytest.mark.django_db
+def test_many_accounts_tried_from_one_address_lock_that_address(reader, settings):
+    """Spread over many names, wrong passwords from one address stop at a higher limit."""
+    settings.AXES_FAILURE_LIMIT = 3
+    settings.LOGIN_ADDRESS_FAILURE_LIMIT = 8
+    for n in range(7):
+        assert wrong_password(f"guess{n}", "203.0.113.7") == 200
+    assert logs_in("reader", "203.0.113.7") == 302
+
+    wrong_password("guess7", "203.0.113.7")
+
+    assert logs_in("reader", "203.0.113.7") == 429
+    assert logs_in("reader", "198.51.100.2") == 302
 
 
 def test_signup_from_one_address_is_limited(client, db):
@@ -295,3 +410,143 @@ def test_reply_email_gives_up_after_the_last_attempt(
             comment_id=reply.pk, recipient_id=facilitator.pk, attempt=MAX_ATTEMPTS
         )
     assert DBTaskResult.objects.count() == 0
+
+
+def test_question_email_gives_up_after_the_last_attempt_and_fails_the_task(
+    database_task_queue, member, facilitator, group
+):
+    """As the reply email: the final failure is raised, so the queue records it FAILED."""
+    from django_tasks_db.models import DBTaskResult
+
+    from discussions.models import Notification
+    from discussions.tasks import MAX_ATTEMPTS, send_question_emails
+
+    question = services.question_create(
+        facilitator=facilitator, group=group, body="Why?", first_position=1, last_position=1
+    )
+    DBTaskResult.objects.all().delete()
+    send_question_emails.using(run_after=None).enqueue(
+        question_id=question.pk,
+        kind=Notification.Kind.QUESTION_ASSIGNED,
+        recipient_ids=[member.pk],
+        attempt=MAX_ATTEMPTS,
+    )
+    with mock.patch(
+        "discussions.tasks.send_mail", side_effect=smtplib.SMTPServerDisconnected("down")
+    ):
+        run_worker()
+
+    result = DBTaskResult.objects.get()
+    assert (result.status, result.exception_class_path) == (
+        "FAILED",
+        "smtplib.SMTPServerDisconnected",
+    )
+
+
+def test_reply_email_is_sent_once_when_its_task_runs_twice(
+    member, facilitator, group, passage, mailoutbox
+):
+    """A task run again (its worker died after sending, before recording it) sends nothing."""
+    from discussions.tasks import send_reply_email
+
+    parent = services.comment_create(author=facilitator, group=group, passage=passage, body="Q")
+    reply = services.comment_create(
+        author=member, group=group, passage=passage, body="A reply", parent=parent
+    )
+
+    first = send_reply_email.call(comment_id=reply.pk, recipient_id=facilitator.pk)
+    again = send_reply_email.call(comment_id=reply.pk, recipient_id=facilitator.pk)
+
+    assert (first, again) == (True, False)
+    assert len(mailoutbox) == 1
+
+
+def test_question_email_is_sent_once_when_its_task_runs_twice(
+    member, facilitator, group, mailoutbox
+):
+    from discussions.models import Notification
+    from discussions.tasks import send_question_emails
+
+    question = services.question_create(
+        facilitator=facilitator, group=group, body="Why?", first_position=1, last_position=1
+    )
+    kwargs = {
+        "question_id": question.pk,
+        "kind": Notification.Kind.QUESTION_ASSIGNED,
+        "recipient_ids": [member.pk],
+    }
+
+    assert (send_question_emails.call(**kwargs), send_question_emails.call(**kwargs)) == (1, 0)
+    assert [m.to for m in mailoutbox] == [[member.email]]
+
+
+def test_failed_reply_email_is_sent_by_its_retry(
+    database_task_queue, member, facilitator, group, passage, mailoutbox
+):
+    """A failed send is not recorded as sent: the retry sends it."""
+    from discussions.tasks import send_reply_email
+
+    parent = services.comment_create(author=facilitator, group=group, passage=passage, body="Q")
+    reply = services.comment_create(
+        author=member, group=group, passage=passage, body="A reply", parent=parent
+    )
+    with mock.patch("discussions.tasks.send_mail", side_effect=smtplib.SMTPDataError(451, "")):
+        assert send_reply_email.call(comment_id=reply.pk, recipient_id=facilitator.pk) is False
+
+    assert send_reply_email.call(comment_id=reply.pk, recipient_id=facilitator.pk, attempt=2)
+    assert len(mailoutbox) == 1
+
+
+# A worker that died mid-task ------------------------------------------------------------
+
+
+def run_worker(*args):
+    """`manage.py db_worker --batch`: runs what is ready, then stops. (Inside the test's
+    transaction, so the worker must not close the connection between tasks.)"""
+    from django.core.management import call_command
+
+    with mock.patch("django_tasks_db.management.commands.db_worker.close_old_connections"):
+        call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", *args)
+
+
+def running_task(worker_id: str, started_ago: timedelta):
+    """A task a worker claimed and never finished (it died: a PostgreSQL restart, a kill)."""
+    from django_tasks_db.models import DBTaskResult
+
+    from discussions.tasks import send_question_emails
+
+    result = send_question_emails.enqueue(question_id=0, kind="question_assigned", recipient_ids=[])
+    row = DBTaskResult.objects.get(pk=result.id)
+    row.claim(worker_id)
+    DBTaskResult.objects.filter(pk=row.pk).update(started_at=timezone.now() - started_ago)
+    return row
+
+
+def task_status(row) -> str:
+    row.refresh_from_db()
+    return row.status
+
+
+def test_worker_restarting_runs_again_the_task_it_was_running(database_task_queue, db):
+    stuck = running_task("worker-1", started_ago=timedelta(seconds=5))
+
+    run_worker("--worker-id", "worker-1")
+
+    assert task_status(stuck) == "SUCCESSFUL"
+    assert stuck.worker_ids == ["worker-1", "worker-1"]
+
+
+def test_worker_starting_leaves_another_workers_recent_task_alone(database_task_queue, db):
+    busy = running_task("worker-2", started_ago=timedelta(seconds=5))
+
+    run_worker("--worker-id", "worker-1")
+
+    assert task_status(busy) == "RUNNING"
+
+
+def test_worker_starting_runs_again_a_task_running_for_too_long(database_task_queue, db, settings):
+    stuck = running_task("worker-2", started_ago=settings.TASKS_STALE_AFTER + timedelta(minutes=1))
+
+    run_worker("--worker-id", "worker-1")
+
+    assert task_status(stuck) == "SUCCESSFUL"

@@ -202,6 +202,28 @@ def test_comment_updates_query_count_is_the_same_for_1_and_1000_comments(
     assert response.status_code == 200
 
 
+def test_comment_updates_with_only_the_readers_own_new_comment_cost_the_same_at_1_and_1000(
+    django_assert_num_queries, group, passage, authors
+):
+    client = logged_in(authors[0])
+    grow_discussion(group, passage, authors, to=1)
+    mine = post_comment(authors[0], group, passage, "Mine.")
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(updates_url(group, after=mine.pk - 1)).status_code == 200
+    at_one = len(queries)
+
+    grow_discussion(group, passage, authors, to=1000)
+    mine = post_comment(authors[0], group, passage, "Mine again.")
+    with django_assert_num_queries(at_one) as queries:
+        response = client.get(updates_url(group, after=mine.pk - 1))
+    assert response.status_code == 200
+    assert f"after={mine.pk}" in response.content.decode()
+    # Only the comments after `after` (and the threads they are in) are read, not all 1,000.
+    fetched = [q["sql"] for q in queries.captured_queries if "body_html" in q["sql"]]
+    assert len(fetched) == 1
+    assert f'"discussions_comment"."id" > {mine.pk - 1}' in fetched[0]
+
+
 def test_comment_updates_unchanged_costs_one_aggregate_whatever_the_size(
     django_assert_num_queries, group, passage, authors
 ):

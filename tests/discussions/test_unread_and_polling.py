@@ -206,13 +206,26 @@ def test_comment_updates_nothing_new_is_204(member_client, facilitator, group, p
     assert response["Cache-Control"] == "no-cache, private"
 
 
-def test_comment_updates_only_own_new_comment_is_204(
+def poller_after(html: str) -> int | None:
+    found = re.findall(r'<div id="comment-poller" data-hx-get="[^"]*\?after=(\d+)"', html)
+    return int(found[0]) if len(found) == 1 else None
+
+
+def test_comment_updates_only_own_new_comment_moves_the_poller_on(
     member_client, member, facilitator, group, passage
 ):
     seen = post_comment(facilitator, group, passage, "Seen.")
-    post_comment(member, group, passage, "Mine.")
+    mine = post_comment(member, group, passage, "Mine.")
 
-    assert member_client.get(updates_url(group, after=seen.pk)).status_code == 204
+    response = member_client.get(updates_url(group, after=seen.pk))
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert shown_comment_ids(html) == []
+    assert poller_after(html) == mine.pk
+    assert "discussion-status" not in html  # nothing to announce
+    # From there on, the poll is the cheap one again.
+    assert member_client.get(updates_url(group, after=mine.pk)).status_code == 204
 
 
 def test_comment_updates_returns_others_new_comments_out_of_band(
@@ -250,8 +263,26 @@ def test_comment_updates_leaves_out_hidden_comments_for_members(
 
     response = member_client.get(updates_url(group, after=0))
 
-    assert response.status_code == 204
-    assert b"Rude words." not in response.content
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Rude words." not in html
+    assert shown_comment_ids(html) == []
+    assert poller_after(html) == hidden.pk
+
+
+def test_comment_updates_keep_the_depth_of_a_deep_new_reply(
+    member_client, facilitator, other_member, group, passage
+):
+    parent = None
+    for n in range(5):
+        parent = post_comment(facilitator, group, passage, f"Level {n}.", parent=parent)
+    deep = post_comment(other_member, group, passage, "Level 5.", parent=parent)
+
+    html = member_client.get(updates_url(group, after=parent.pk)).content.decode()
+
+    assert shown_comment_ids(html) == [deep.pk]
+    assert f'<article class="comment indent-4 is-new"\n         id="comment-{deep.pk}"' in html
+    assert f"replying to @{facilitator.username}" in html
 
 
 def test_comment_updates_same_etag_is_304(member_client, facilitator, group, passage):

@@ -211,10 +211,11 @@ EXPECTATIONS: dict[str, Access] = {
     ),
     # Without htmx, "more threads" falls back to the passage page.
     "thread_more": Access(kwargs=("group_slug", "position"), statuses={"GET": in_group(302)}),
-    # Polling: nothing new for the comment's author (204), one new comment for others.
+    # Polling: for the comment's author only the poller, moved past it; for others the
+    # new comment too (200 both).
     "comment_updates": Access(
         kwargs=("group_slug", "position"),
-        statuses={"GET": in_group(204, facilitator=200)},
+        statuses={"GET": in_group(200)},
         needs=("comment",),
     ),
     "comment_thread": Access(kwargs=("group_slug", "comment_pk"), statuses={"GET": in_group(200)}),
@@ -666,7 +667,7 @@ NOTEBOOK_EXPECTATIONS: dict[str, dict[str, dict[str, int | str]]] = {
     # Discussions: as in a group, on the owner's own comment.
     "comment_create": {"POST": own_notebook(302)},
     "thread_more": {"GET": own_notebook(302)},
-    "comment_updates": {"GET": own_notebook(204)},  # nothing new but one's own
+    "comment_updates": {"GET": own_notebook(200)},  # the poller moved past one's own
     "comment_thread": {"GET": own_notebook(200)},
     "comment_reply": {"GET": own_notebook(200)},
     "comment_edit": {"GET": own_notebook(200), "POST": own_notebook(302)},

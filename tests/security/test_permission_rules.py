@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 import pytest
 from django.core.exceptions import PermissionDenied
 
-from discussions import services
-from discussions.models import Comment, Question
+from discussions import selectors, services
+from discussions.models import Comment, Notification, Question
 from discussions.selectors import may_read
 from groups import permissions
 from groups.models import Membership, StudyGroup
@@ -433,3 +433,22 @@ def test_visible_to_agrees_with_may_read(discussion, role):
     expected = {c.pk for c in discussion["comments"] if may_read(membership, c)}
     visible = Comment.objects.filter(group=discussion["group"]).visible_to(membership)
     assert set(visible.values_list("pk", flat=True)) == expected
+
+
+@pytest.mark.parametrize("role", ("member", "other_member", "facilitator"))
+def test_readable_notifications_agree_with_may_read(discussion, role):
+    """The notifications list and the header's count read one selector; it keeps exactly
+    the notifications about comments the reader may read."""
+    membership = discussion["memberships"][role]
+    Notification.objects.all().delete()
+    Notification.objects.bulk_create(
+        Notification(recipient_id=membership.user_id, kind=Notification.Kind.MENTION, comment=c)
+        for c in discussion["comments"]
+    )
+    expected = {c.pk for c in discussion["comments"] if may_read(membership, c)}
+
+    readable = selectors.readable_notifications(membership.user)
+
+    assert set(readable.values_list("comment_id", flat=True)) == expected
+    assert selectors.unread_notification_count(membership.user) == len(expected)
+    assert {n.comment_id for n in selectors.notifications_for(user=membership.user)} == expected
