@@ -91,7 +91,7 @@ def test_my_page_and_contents_bars_are_accessible_on_a_phone(
     assert_accessible(page)
     screenshot(page, "my-page-phone")
     page.goto(f"{big_group.text.get_absolute_url()}?group={big_group.slug}")
-    expect(page.locator("td.activity").nth(1)).to_contain_text("5 comments")
+    expect(page.locator(".contents .activity").nth(1)).to_contain_text("5 comments")
     assert_accessible(page)
     screenshot(page, "contents-phone")
     console.assert_clean()
