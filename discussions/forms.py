@@ -121,6 +121,10 @@ class NotificationPreferenceForm(forms.Form):
         required=False,
         label="Email me when a question is assigned to my group and a day before it is due",
     )
+    email_meetings = forms.BooleanField(
+        required=False,
+        label="Email me a day before a meeting, with the passages I have not read yet",
+    )
 
 
 class QuestionForm(SubmissionIdMixin, PassageRangeFormMixin, forms.ModelForm):

@@ -414,6 +414,10 @@ class NotificationPreference(models.Model):
         default=True,
         verbose_name="Email me when a question is assigned and a day before it is due",
     )
+    email_meetings = models.BooleanField(
+        default=True,
+        verbose_name="Email me a day before a meeting, with the passages I have not read yet",
+    )
 
     def __str__(self):
         return f"Notification settings of {self.user}"

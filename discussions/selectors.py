@@ -21,7 +21,7 @@ from discussions.models import (
 )
 from groups import permissions
 from groups.models import Meeting, Membership
-from reading.models import Passage
+from reading.models import Passage, ReadingProgress
 
 THREADS_PER_PAGE = 20
 REPLIES_SHOWN = 5
@@ -776,3 +776,45 @@ def handout_threads(*, membership: Membership, meeting: Meeting) -> list[Handout
             stack.extend((child, depth + 1) for child in reversed(by_parent.get(comment.pk, [])))
         views.append(HandoutThreadView(root=root, replies=replies))
     return views
+
+
+@dataclass(frozen=True)
+class ReminderRecipient:
+    """A member to remind of a meeting, with the meeting's passages they have not read."""
+
+    user: object
+    unread: list[Passage]
+
+
+def meeting_reminder_recipients(
+    *, meeting: Meeting, user_ids: list[int]
+) -> list[ReminderRecipient]:
+    """Those of `user_ids` still in the meeting's group, with an email address, who want
+    meeting reminders; two queries however many members."""
+    opted_out = NotificationPreference.objects.filter(user=OuterRef("user"), email_meetings=False)
+    members = list(
+        Membership.objects.filter(group_id=meeting.group_id, user_id__in=user_ids)
+        .exclude(user__email="")
+        .exclude(Exists(opted_out))
+        .select_related("user")
+        .order_by("user_id")
+    )
+    passages = list(
+        Passage.objects.filter(
+            text_id=meeting.group.text_id,
+            position__gte=meeting.first_position,
+            position__lte=meeting.last_position,
+        ).order_by("position")
+    )
+    read = set(
+        ReadingProgress.objects.filter(
+            reader_id__in=[m.user_id for m in members], passage__in=passages
+        ).values_list("reader_id", "passage_id")
+    )
+    return [
+        ReminderRecipient(
+            user=member.user,
+            unread=[p for p in passages if (member.user_id, p.pk) not in read],
+        )
+        for member in members
+    ]

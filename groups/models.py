@@ -174,6 +174,8 @@ class Meeting(PassageRange):
     notes = models.TextField(max_length=MEETING_NOTES_MAX_LENGTH, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When members were reminded, a day before (once per start time: moving it resets this).
+    reminder_sent_for = models.DateTimeField(null=True, blank=True, editable=False)
     # Calendar apps take a change only from a later version of the event (SEQUENCE).
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -35,6 +35,7 @@ def notification_settings(request: HtmxHttpRequest):
         initial={
             "email_replies": preference.email_replies,
             "email_questions": preference.email_questions,
+            "email_meetings": preference.email_meetings,
         },
     )
     if request.method == "POST" and form.is_valid():
