@@ -1,7 +1,10 @@
+import html
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils.html import strip_tags
 from django.utils.safestring import mark_safe
 
 from groups import permissions
@@ -241,6 +244,11 @@ class Comment(models.Model):
         return reverse(
             "comment_thread", kwargs={"group_slug": self.group.slug, "comment_pk": self.pk}
         )
+
+    @property
+    def plain_body(self) -> str:
+        """The comment as plain text (Markdown rendered, tags dropped), for excerpts."""
+        return html.unescape(strip_tags(self.body_html))
 
     @property
     def body_markup(self):
