@@ -661,6 +661,16 @@ def question_due_reminders(*, now=None) -> int:
     return sent
 
 
+def meeting_notes_save(*, facilitator, meeting: Meeting, notes: str) -> Meeting:
+    """A facilitator's notes from a meeting, in Markdown, rendered once here."""
+    permissions.require(permissions.may_manage_group, membership_of(facilitator, meeting.group_id))
+    meeting.notes = notes
+    meeting.notes_html = render_markdown(notes) if notes.strip() else ""
+    meeting.full_clean()
+    meeting.save(update_fields=["notes", "notes_html", "updated_at"])
+    return meeting
+
+
 def meeting_reminders(*, now=None) -> int:
     """A day before each meeting, remind its group's members by email, each with the
     passages they have not read. Once per start time: a meeting moved later is

@@ -96,7 +96,9 @@ class MeetingForm(PassageRangeFormMixin, forms.ModelForm):
         self.instance.group = group
         self.setup_passage_range(group.text)
         self.fields["duration_minutes"].required = False
-        self.fields["starts_at"].help_text = (
+        self.fields[
+            "starts_at"
+        ].help_text = (
             f"In your time zone, {timezone.get_current_timezone_name().replace('_', ' ')}."
         )
 

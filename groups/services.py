@@ -200,14 +200,6 @@ def meeting_cancel(*, facilitator, meeting: Meeting) -> Meeting:
     return meeting
 
 
-def meeting_notes_save(*, facilitator, meeting: Meeting, notes: str) -> Meeting:
-    permissions.require(permissions.may_manage_group, membership_of(facilitator, meeting.group_id))
-    meeting.notes = notes
-    meeting.full_clean()
-    meeting.save(update_fields=["notes", "updated_at"])
-    return meeting
-
-
 @transaction.atomic
 def calendar_feed_renew(*, user) -> CalendarFeed:
     """The user's calendar address, new: any address they had stops working."""

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from discussions import selectors as discussion_selectors
 from discussions import services as discussion_services
-from groups import permissions, services
+from groups import permissions
 from groups.access import membership_or_404, membership_permitted
 from groups.forms import MeetingNotesForm
 from groups.models import Meeting
@@ -49,7 +49,7 @@ def meeting_notes(request: HtmxHttpRequest, group_slug: str, meeting_pk: int):
     meeting = _meeting_or_404(membership, meeting_pk)
     form = MeetingNotesForm(request.POST, instance=meeting)
     if form.is_valid():
-        services.meeting_notes_save(
+        discussion_services.meeting_notes_save(
             facilitator=request.user, meeting=meeting, notes=form.cleaned_data["notes"]
         )
         messages.success(request, "The notes are saved; members see them on this page.")

@@ -3,10 +3,8 @@
 from dataclasses import dataclass
 
 from django.utils import timezone
-from django.utils.safestring import mark_safe
 
 from discussions import selectors as discussion_selectors
-from discussions.markdown import render_markdown
 from groups import permissions
 from groups import selectors as group_selectors
 from groups.models import Meeting, Membership, StudyGroup
@@ -154,8 +152,7 @@ def meeting_page(*, membership: Membership, meeting: Meeting) -> MeetingPage:
         questions=discussion_selectors.meeting_questions(membership=membership, meeting=meeting),
         active_threads=active,
         waiting_threads=waiting,
-        # Sanitized by render_markdown (an allowlist), as comments are.
-        notes_html=mark_safe(render_markdown(meeting.notes)) if meeting.notes else "",  # noqa: S308
+        notes_html=meeting.notes_markup,
         may_manage=permissions.may_manage_group(membership),
     )
 
