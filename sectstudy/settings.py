@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "reading",
     "groups",
     "discussions",
+    "exports",
     "pages",
 ]
 
