@@ -17,6 +17,7 @@ from exports import selectors
 from groups.models import Membership
 from groups.services import notebook_for
 from reading.models import ReadingProgress
+from tests.factories import make_group
 
 SECRETS = (
     "SECRET-HIDDEN",
@@ -299,3 +300,18 @@ def test_export_queries_do_not_grow_with_members_or_comments(
         sizes.append(length)
     assert counts == [counts[0]] * 3, counts
     assert sizes[0] < sizes[1] < sizes[2]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_exports_stream_outside_a_transaction_too(essay, facilitator, member):
+    """In production each query commits at once: the server-side cursors are then held
+    open across the streamed response (WITH HOLD)."""
+    group = make_group(essay, facilitator=facilitator, members=[member])
+    for position in (1, 5):
+        services.comment_create(
+            author=member, group=group, passage=essay.passages.get(position=position), body="Hi."
+        )
+    for name in ("export_discussion_markdown", "export_discussion_csv"):
+        _, text = download(member, name, group)
+        assert text.count("Hi.") == 2
+    assert download(facilitator, "export_group_json", group)[1].count('"body": "Hi."') == 2
