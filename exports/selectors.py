@@ -317,6 +317,7 @@ def _passages(membership: Membership, *, only_discussed: bool) -> Iterator[Expor
 def discussion_export(*, membership: Membership, now: datetime | None = None) -> DiscussionExport:
     """The group's discussion of its text as this member sees it on the pages. A
     notebook's export keeps only the passages with notes."""
+    permissions.require(permissions.may_export_discussion, membership)
     group = membership.group
     return DiscussionExport(
         group_name=group.name,

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
+from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, transaction
 
 from discussions.markdown import render_markdown
@@ -236,9 +237,15 @@ def group_import(*, data: bytes | str, slug: str = "") -> ImportResult:
 
     usernames: set[str] = set()
 
+    username_validator = get_user_model().username_validator
+
     def user_ref(item: _Object, key: str, optional=True) -> str | None:
         name = item.text(key, max_length=150, optional=optional, blank=False)
-        if name is not None:
+        if name is not None and name not in usernames:
+            try:
+                username_validator(name)
+            except ValidationError:
+                _fail(f"{item.path}.{key}", f"{name[:40]!r} is not a valid username")
             usernames.add(name)
         return name
 

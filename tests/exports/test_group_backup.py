@@ -211,6 +211,10 @@ BAD_FILES = {
         lambda b: _edited(b, _set(["meetings", 0, "starts_at"], "2030-01-01T10:00:00")),
         "needs its UTC offset",
     ),
+    "bad username": (
+        lambda b: _edited(b, _set(["members", 1, "username"], "two words")),
+        "members[1].username: 'two words' is not a valid username",
+    ),
     "bad role": (lambda b: _edited(b, _set(["members", 0, "role"], "owner")), "unknown role"),
     "huge number": (
         lambda b: _edited(b, _set(["questions", 0, "order"], 2**80)),
