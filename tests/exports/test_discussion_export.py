@@ -136,6 +136,7 @@ def test_markdown_is_in_reading_order_with_authors_quotes_and_nesting(discussion
     )
     assert response["Content-Disposition"].endswith('.md"')
     assert "no-store" in response["Cache-Control"]
+    assert response.streaming  # written as it is read, never held whole
     assert text.startswith("# *Anatomy of the Sect* by Hal Draper: the discussion in “Reading")
     headings = [line for line in text.splitlines() if line.startswith("## ")]
     assert headings == [f"## Passage {n}" for n in range(1, len(headings) + 1)]
