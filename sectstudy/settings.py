@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "reading",
     "groups",
     "discussions",
+    "exports",
     "pages",
     # After discussions, whose `db_worker` (recovering tasks a dead worker left running)
     # takes the place of this app's.

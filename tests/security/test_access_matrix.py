@@ -296,6 +296,17 @@ EXPECTATIONS: dict[str, Access] = {
         statuses={"GET": facilitator_only(200), "POST": facilitator_only(302)},
         data={"POST": lambda world: {"confirm": "on"}},
     ),
+    # Exports: members download the discussion as they see it; the whole group (a
+    # backup with everyone's writing) is for facilitators.
+    "export_discussion_markdown": Access(
+        kwargs=("group_slug",), statuses={"GET": in_group(200)}, needs=("comment",)
+    ),
+    "export_discussion_csv": Access(
+        kwargs=("group_slug",), statuses={"GET": in_group(200)}, needs=("comment",)
+    ),
+    "export_group_json": Access(
+        kwargs=("group_slug",), statuses={"GET": facilitator_only(200)}, needs=("comment",)
+    ),
     # Personal pages, not group-scoped.
     "my_questions": Access(statuses={"GET": signed_in(200)}),
     "notification_list": Access(statuses={"GET": signed_in(200)}),
@@ -687,6 +698,10 @@ NOTEBOOK_EXPECTATIONS: dict[str, dict[str, dict[str, int | str]]] = {
     "question_close": {"POST": NO_SUCH_PAGE},
     "question_move": {"POST": NO_SUCH_PAGE},
     "question_delete": {"GET": NO_SUCH_PAGE, "POST": NO_SUCH_PAGE},
+    # Exports: the owner's notes as Markdown or CSV; a notebook is no group to back up.
+    "export_discussion_markdown": {"GET": own_notebook(200)},
+    "export_discussion_csv": {"GET": own_notebook(200)},
+    "export_group_json": {"GET": NO_SUCH_PAGE},
 }
 
 GROUP_KWARGS = {"group_slug", "invite_token"}
