@@ -35,7 +35,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from discussions.models import Comment, HelpfulMark, Question
+from discussions.models import Comment, HandoutThread, HelpfulMark, Question
 from groups import permissions
 from groups.models import Meeting, Membership
 from reading.models import Passage, ReadingProgress
@@ -415,10 +415,25 @@ def group_backup(*, membership: Membership, now: datetime | None = None) -> Grou
                 "starts_at": _iso(meeting.starts_at),
                 "first_position": meeting.first_position,
                 "last_position": meeting.last_position,
+                "duration_minutes": meeting.duration_minutes,
                 "agenda": meeting.agenda,
+                "notes": meeting.notes,
                 "cancelled_at": _iso(meeting.cancelled_at),
                 "created_at": _iso(meeting.created_at),
             }
+
+    def handout_rows():
+        rows = (
+            HandoutThread.objects.filter(meeting__group=group)
+            .order_by("pk")
+            .values_list("meeting_id", "comment_id")
+        )
+        for meeting_id, comment_id in rows:
+            if comment_id in comment_numbers:
+                yield {
+                    "meeting": meeting_numbers[meeting_id],
+                    "comment": comment_numbers[comment_id],
+                }
 
     def question_rows():
         for question in questions:
@@ -553,6 +568,7 @@ def group_backup(*, membership: Membership, now: datetime | None = None) -> Grou
             "questions": question_rows(),
             "comments": comment_rows(),
             "helpful_marks": helpful_rows(),
+            "handout_threads": handout_rows(),
             "progress": progress_rows(),
         },
     )

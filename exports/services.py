@@ -24,11 +24,20 @@ from discussions.models import (
     QUESTION_MAX_LENGTH,
     QUOTE_MAX_LENGTH,
     Comment,
+    HandoutThread,
     HelpfulMark,
     Question,
 )
 from exports.selectors import BACKUP_FORMAT, BACKUP_VERSION, body_digest
-from groups.models import Meeting, Membership, StudyGroup, new_invite_token
+from groups.models import (
+    MEETING_MINUTES_MAX,
+    MEETING_MINUTES_MIN,
+    MEETING_NOTES_MAX_LENGTH,
+    Meeting,
+    Membership,
+    StudyGroup,
+    new_invite_token,
+)
 from reading.models import Passage, ReadingProgress, Text
 
 MAX_INT = 2**31 - 1
@@ -160,6 +169,18 @@ def _numbered(items: list[_Object], what: str) -> dict[int, _Object]:
     return numbered
 
 
+def _duration(item: _Object) -> int:
+    minutes = item.integer("duration_minutes", optional=True)
+    if minutes is None:
+        return Meeting._meta.get_field("duration_minutes").default
+    if not MEETING_MINUTES_MIN <= minutes <= MEETING_MINUTES_MAX:
+        _fail(
+            f"{item.path}.duration_minutes",
+            f"out of range ({MEETING_MINUTES_MIN} to {MEETING_MINUTES_MAX} minutes)",
+        )
+    return minutes
+
+
 def _reference(item: _Object, key: str, known: dict, what: str, optional=True):
     number = item.integer(key, optional=optional, minimum=1)
     if number is not None and number not in known:
@@ -201,6 +222,7 @@ def group_import(*, data: bytes | str, slug: str = "") -> ImportResult:
     questions = _numbered(root.items("questions"), "question")
     comments = _numbered(root.items("comments"), "comment")
     helpful = root.items("helpful_marks")
+    handout = root.items("handout_threads") if "handout_threads" in root.value else []
     progress = root.items("progress")
 
     # The passages: in the text by position, removed ones by their words; same words.
@@ -271,7 +293,10 @@ def group_import(*, data: bytes | str, slug: str = "") -> ImportResult:
                 starts_at=item.moment("starts_at", optional=False),
                 first_position=first,
                 last_position=last,
+                duration_minutes=_duration(item),
                 agenda=item.text("agenda", max_length=2000),
+                notes=(notes := item.text("notes", max_length=MEETING_NOTES_MAX_LENGTH) or ""),
+                notes_html=render_markdown(notes) if notes.strip() else "",
                 cancelled_at=item.moment("cancelled_at"),
             ),
             item.moment("created_at"),
@@ -347,6 +372,14 @@ def group_import(*, data: bytes | str, slug: str = "") -> ImportResult:
                 item.moment("created_at", optional=False),
             )
         )
+    handout_rows = []
+    for item in handout:
+        meeting = _reference(item, "meeting", meetings, "meeting", optional=False)
+        comment = _reference(item, "comment", comments, "comment", optional=False)
+        _, parent, question, *_rest = comment_objects[comment]
+        if parent is not None or question is not None:
+            _fail(item.path, "only a top-level comment goes on a handout")
+        handout_rows.append((meeting, comment))
     progress_rows = []
     for item in progress:
         progress_rows.append(
@@ -370,6 +403,7 @@ def group_import(*, data: bytes | str, slug: str = "") -> ImportResult:
                 comment_objects=comment_objects,
                 roots=roots,
                 helpful_rows=helpful_rows,
+                handout_rows=handout_rows,
                 progress_rows=progress_rows,
             )
     except IntegrityError as error:
@@ -407,6 +441,7 @@ def _write(
     comment_objects,
     roots,
     helpful_rows,
+    handout_rows,
     progress_rows,
 ) -> ImportResult:
     User = get_user_model()
@@ -483,6 +518,10 @@ def _write(
         for comment, user, created_at in helpful_rows
     ]
     HelpfulMark.objects.bulk_create(marks, batch_size=1000)
+    HandoutThread.objects.bulk_create(
+        HandoutThread(meeting=meetings[meeting], comment=comments[comment])
+        for meeting, comment in handout_rows
+    )
     for mark, (_, _, created_at) in zip(marks, helpful_rows, strict=True):
         mark.created_at = created_at
     _set_times(marks, ["created_at"])

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from discussions import services
-from discussions.models import Comment, HelpfulMark, Question
+from discussions.models import Comment, HandoutThread, HelpfulMark, Question
 from exports.services import GroupImportError, group_import
 from groups.models import Meeting, Membership, StudyGroup
 from reading.models import Passage, ReadingProgress
@@ -47,8 +47,10 @@ def full_group(discussion, essay, facilitator, member, other):
         starts_at=timezone.now() + timedelta(days=3),
         first_position=1,
         last_position=3,
+        duration_minutes=45,
         agenda="Bring *questions*.",
     )
+    services.meeting_notes_save(facilitator=facilitator, meeting=meeting, notes="We *agreed*.")
     Meeting.objects.create(
         group=group,
         starts_at=timezone.now() + timedelta(days=10),
@@ -77,6 +79,17 @@ def full_group(discussion, essay, facilitator, member, other):
     services.comment_pin(moderator=facilitator, comment=pinned, pinned=True)
     services.comment_edit(editor=facilitator, comment=pinned, body="Pinned, and edited. Twice.")
     services.helpful_set(user=other, comment=pinned, helpful=True)
+    for_handout = Comment.objects.filter(
+        group=group,
+        parent=None,
+        question=None,
+        hidden_at=None,
+        deleted_at=None,
+        passage__position__lte=3,
+    ).first()
+    services.handout_threads_set(
+        facilitator=facilitator, meeting=meeting, comment_ids=[for_handout.pk]
+    )
     for reader, positions in ((member, (1, 2, 3)), (other, (1,)), (facilitator, (1, 2))):
         for position in positions:
             progress_set(reader=reader, passage=essay.passages.get(position=position), read=True)
@@ -94,6 +107,9 @@ def test_backup_round_trip_loses_nothing(full_group, facilitator, member, tmp_pa
     ]  # fmt: skip
     assert len(data["comments"]) == Comment.objects.filter(group=full_group).count() == 13
     assert len(data["progress"]) == 6
+    assert data["meetings"][0]["duration_minutes"] == 45
+    assert data["meetings"][0]["notes"] == "We *agreed*."
+    assert len(data["handout_threads"]) == 1
     assert "SECRET-ELSEWHERE" not in backup  # another group's, on the same text
     assert "email" not in backup and "invite" not in backup
 
@@ -125,6 +141,9 @@ def test_backup_round_trip_loses_nothing(full_group, facilitator, member, tmp_pa
         member_csv.count("\n")
     )
     assert restored.invite_token and restored.invite_token not in backup
+    restored_meeting = restored.meetings.order_by("pk").first()
+    assert restored_meeting.notes_html == "<p>We <em>agreed</em>.</p>\n"
+    assert HandoutThread.objects.filter(meeting=restored_meeting).count() == 1
 
 
 def test_restore_beside_the_original_with_another_slug(full_group, facilitator):
