@@ -64,7 +64,11 @@ def comment_create(request: HtmxHttpRequest, group_slug: str, position: int):
         else:
             if request.htmx:
                 response = render_comment(
-                    request, membership, comment, "discussions/discussion.html#posted"
+                    request,
+                    membership,
+                    comment,
+                    "discussions/discussion.html#posted",
+                    passage_html=_passage_html_with(comment, membership, passage),
                 )
                 return trigger_client_event(response, "comment-posted")
             messages.success(request, "Your comment is posted.")
@@ -87,6 +91,15 @@ def comment_create(request: HtmxHttpRequest, group_slug: str, position: int):
         {"comment_form": form, "group": membership.group, "passage": passage},
         status=422,
     )
+
+
+def _passage_html_with(comment, membership, passage):
+    """The passage highlighted anew when the posted comment quotes it (else None), so the
+    phrase is marked at once, without a reload."""
+    if not comment.has_quote or comment.parent_id is not None:
+        return None
+    thread = selectors.passage_thread(membership=membership, passage=passage)
+    return selectors.highlighted_body(passage, thread)
 
 
 def _own_comment(request, group_slug: str, comment_pk: int):
