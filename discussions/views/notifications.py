@@ -2,12 +2,13 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from discussions import selectors, services
 from discussions.forms import NotificationPreferenceForm
-from discussions.models import NotificationPreference
+from discussions.models import Notification, NotificationPreference
+from discussions.views.common import discussion_url
 from sectstudy.http import HtmxHttpRequest
 
 
@@ -16,6 +17,25 @@ from sectstudy.http import HtmxHttpRequest
 def notification_list(request: HtmxHttpRequest):
     notifications = selectors.notifications_for(user=request.user)
     return render(request, "discussions/notifications.html", {"notifications": notifications})
+
+
+@login_required
+@require_GET
+def notification_open(request: HtmxHttpRequest, notification_pk: int):
+    """A notification's link: marks it read and goes to what it is about (the comment,
+    which the page highlights as its target, or the question). Only the recipient's own
+    notifications about groups they are still in; anyone else's: 404. Marking read on
+    GET is idempotent and changes nothing but the reader's own unread count."""
+    notification = get_object_or_404(
+        Notification.objects.for_reader(request.user)
+        .select_related("comment__passage", "comment__group__text", "question__group")
+        .distinct(),
+        pk=notification_pk,
+    )
+    services.notification_open(user=request.user, notification=notification)
+    if notification.comment is not None:
+        return redirect(discussion_url(notification.comment, f"comment-{notification.comment_id}"))
+    return redirect(notification.question.get_absolute_url())
 
 
 @login_required

@@ -230,6 +230,8 @@ def test_comment_on_a_selection_reaches_the_other_member_live_and_the_reply_noti
     item.get_by_role("link", name="passage 3 of Anatomy of the Sect").click()
     page_a.wait_for_url(f"{live_server.url}{passage_url(circle)}#comment-{reply.pk}")
     expect(page_a.locator(f"#comment-{reply.pk}")).to_be_in_viewport()
+    # Opening it marked it read: the header has no count any more.
+    expect(notifications_link).to_have_text("Notifications")
 
     # The reply page (the no-JavaScript way to reply) passes axe too.
     page_b.goto(f"/groups/{circle.slug}/comments/{comment.pk}/reply/")

@@ -17,7 +17,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
-from discussions.models import Question
+from discussions.models import Notification, Question
 from discussions.services import comment_create, question_create
 from groups.models import Meeting, Membership
 from groups.services import notebook_for
@@ -269,6 +269,19 @@ EXPECTATIONS: dict[str, Access] = {
     "my_questions": Access(statuses={"GET": signed_in(200)}),
     "notification_list": Access(statuses={"GET": signed_in(200)}),
     "notifications_read": Access(statuses={"POST": signed_in(302)}),
+    # The member's own notification (a reply from the facilitator): everyone else 404s.
+    "notification_open": Access(
+        kwargs=("notification_pk",),
+        statuses={
+            "GET": {
+                "anonymous": LOGIN,
+                "outsider": 404,
+                "member": 302,
+                "facilitator": 404,
+                "facilitator_elsewhere": 404,
+            }
+        },
+    ),
     "notification_settings": Access(
         statuses={"GET": signed_in(200), "POST": signed_in(302)},
         data={"POST": lambda world: {"email_replies": "on"}},
@@ -285,6 +298,7 @@ KWARGS = {
     "comment_pk": lambda world: world["comment"].pk,
     "question_pk": lambda world: world["question"].pk,
     "passage_pk": lambda world: world["removed_passage"].pk,
+    "notification_pk": lambda world: world["notification"].pk,
 }
 
 
@@ -385,6 +399,17 @@ class World(dict):
             group=world["group"],
             passage=world["essay"].passages.get(position=2),
             body="A first thought.",
+        ),
+        # The facilitator's reply to the member's comment notifies the member.
+        "notification": lambda world: Notification.objects.get(
+            recipient=world["users"]["member"],
+            comment=comment_create(
+                author=world["users"]["facilitator"],
+                group=world["group"],
+                passage=world["essay"].passages.get(position=2),
+                body="A reply.",
+                parent=world["comment"],
+            ),
         ),
         # Passage 10, taken out of the text by a revision (as text_revise does).
         "removed_passage": lambda world: _removed_passage(world["essay"]),
