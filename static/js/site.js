@@ -288,6 +288,23 @@
     if (form && event.detail.target.classList.contains("reply-slot")) form.focus();
   });
 
+  // The phone header's menu (a <details>): Escape or a click elsewhere closes it.
+  function closeMenus(except) {
+    document.querySelectorAll("details.nav-menu[open]").forEach(function (menu) {
+      if (menu !== except) menu.open = false;
+    });
+  }
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    var open = document.querySelector("details.nav-menu[open]");
+    if (!open) return;
+    open.open = false;
+    open.querySelector("summary").focus();
+  });
+  document.addEventListener("click", function (event) {
+    closeMenus(event.target.closest && event.target.closest("details.nav-menu"));
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     enhanceCopyButtons(document);
     setUpQuoting();

@@ -229,7 +229,10 @@ def test_wide_screen_keeps_the_passage_in_view_beside_a_long_discussion(
     # Threads first: the first comment is near the top of the discussion column, with the
     # composer folded to one line after the threads.
     first = box_of(page, "#threads > .comment")
-    assert first["top"] < page.evaluate("document.querySelector('#discussion').getBoundingClientRect().top") + 120
+    assert (
+        first["top"]
+        < page.evaluate("document.querySelector('#discussion').getBoundingClientRect().top") + 120
+    )
     composer = box_of(page, ".composer-summary")
     assert composer["height"] < 60
     page.get_by_text("Thought 15.").scroll_into_view_if_needed()
