@@ -81,6 +81,9 @@ def test_answer_first_question_hides_the_others_answers_until_the_member_answers
 
     # She answers in place.
     page_m.evaluate("window.__marker = 'same document'")
+    # Beside the passage the form is one line that opens.
+    expect(block.get_by_label("Your answer")).to_be_hidden()
+    block.get_by_text("Answer this question", exact=True).click()
     block.get_by_label("Your answer").fill(MAYA_ANSWER)
     with page_m.expect_response(re.compile(rf"/questions/{question.pk}/answer/$")) as answered:
         block.get_by_role("button", name="Post answer").click()
