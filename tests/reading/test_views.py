@@ -269,7 +269,7 @@ def test_passage_detail_shows_body_verbatim(client, reader, essay, logged_in):
     assert response.status_code == 200
     body = source_paragraph(3)
     assert body.startswith("Marx, on the other, saw the vanguard elements")
-    assertContains(response, f"<p>{body}</p>", count=1)
+    assertContains(response, f'<p id="passage-text">{body}</p>', count=1)
     assertContains(response, '<span class="position">Passage 3 of 10</span>', html=True)
 
 
@@ -278,7 +278,7 @@ def test_passage_detail_escapes_quotes_but_keeps_text(client, essay):
 
     body = source_paragraph(4)
     assert '"Something must be the matter!' in body
-    assertContains(response, f"<p>{escape(body)}</p>", count=1)
+    assertContains(response, f'<p id="passage-text">{escape(body)}</p>', count=1)
 
 
 def test_passage_detail_has_previous_and_next_links_with_rel(client, essay):
@@ -504,7 +504,7 @@ def test_notebook_page_shows_private_notebook(reader_client, reader, essay):
     assert response.status_code == 200
     assertContains(response, '<h2 id="group-heading">My notebook</h2>', html=True, count=1)
     assertContains(response, "Only you can see what you write here.", count=1)
-    assertContains(response, f"<p>{source_paragraph(1)}</p>", count=1)
+    assertContains(response, f'<p id="passage-text">{source_paragraph(1)}</p>', count=1)
 
 
 def test_notebook_visited_twice_makes_one_notebook(reader_client, reader, essay):
