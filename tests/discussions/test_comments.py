@@ -3,10 +3,12 @@ moderation, pins, helpful marks, access, and invalid input."""
 
 import json
 import re
+from datetime import timedelta
 from urllib.parse import quote, urlencode
 
 import pytest
 from django.contrib.messages import get_messages
+from django.utils import dateformat, timezone
 from pytest_django.asserts import assertContains
 
 from discussions import services
@@ -1235,3 +1237,21 @@ def test_reply_under_a_hidden_comment_does_not_name_its_author(client, essay):
 
     assert "Hidden by a facilitator." in html
     assert "secretwriter" not in html
+
+
+def test_comment_times_are_relative_with_a_valid_datetime_and_the_full_date_on_hover(
+    member_client, facilitator, group, passage
+):
+    comment = post_comment(facilitator, group, passage, "Earlier.")
+    Comment.objects.filter(pk=comment.pk).update(
+        created_at=timezone.now() - timedelta(hours=3, minutes=5, microseconds=123)
+    )
+    comment.refresh_from_db()
+
+    html = page(member_client, group)
+
+    local = timezone.localtime(comment.created_at)
+    assert (
+        f'<time datetime="{local.strftime("%Y-%m-%dT%H:%M:%S%z")}" '
+        f'title="{dateformat.format(local, "l j F Y, H:i")}">3\xa0hours ago</time>'
+    ) in html

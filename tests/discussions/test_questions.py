@@ -110,7 +110,8 @@ def local(value: datetime, fmt: str) -> str:
 
 
 def due_markup(due: datetime) -> str:
-    return f'due <time datetime="{local(due, "c")}">{local(due, "D j M, H:i")}</time>'
+    # A valid HTML datetime: whole seconds, no microseconds.
+    return f'due <time datetime="{local(due, r"Y-m-d\TH:i:sO")}">{local(due, "D j M, H:i")}</time>'
 
 
 def soon(**delta) -> datetime:
