@@ -952,3 +952,18 @@ def test_the_database_allows_one_account_per_email_whatever_its_case(db):
     # Accounts without an email (made in the admin) are not affected.
     User.objects.create_user("no-email-1", "", "x")
     User.objects.create_user("no-email-2", "", "x")
+
+
+def test_pages_have_a_meta_description(client, essay):
+    home = client.get("/").content.decode()
+    passage = client.get(f"{ESSAY_URL}3/").content.decode()
+
+    assert (
+        '<meta name="description" content="Study groups read one essay together, passage by '
+        'passage, and discuss it beside the text.">'
+    ) in home
+    assert re.search(
+        r'<meta name="description" content="Anatomy of the Sect, passage 3: Marx, on the other, '
+        r"[^\"]+…\">",
+        passage,
+    )
