@@ -967,3 +967,34 @@ def test_pages_have_a_meta_description(client, essay):
         r"[^\"]+…\">",
         passage,
     )
+
+
+def test_mark_read_and_continue_marks_the_passage_read_and_opens_the_next(
+    reader_client, reader, essay
+):
+    html = reader_client.get(f"{ESSAY_URL}3/").content.decode()
+    assert (
+        f'<input type="hidden" name="next" value="{ESSAY_URL}4/">\n'
+        '    <button type="submit" class="secondary">Mark read and continue'
+    ) in html
+
+    response = reader_client.post(
+        f"{ESSAY_URL}3/progress/", {"read": "1", "next": f"{ESSAY_URL}4/"}
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == f"{ESSAY_URL}4/"
+    assert ReadingProgress.objects.filter(reader=reader, passage__position=3).count() == 1
+    # Read already: the plain "next" link is enough.
+    assert "Mark read and continue" not in reader_client.get(f"{ESSAY_URL}3/").content.decode()
+
+
+def test_last_passage_says_the_essay_is_finished_and_what_is_left(reader_client, reader, essay):
+    html = reader_client.get(f"{ESSAY_URL}10/").content.decode()
+
+    assert '<h2 id="finished-heading">The end of the essay</h2>' in html
+    assert (
+        "This is the last passage of Anatomy of the Sect. You have read 0 of its 10 passages: "
+        f'<a href="{ESSAY_URL}">see which are left</a>.'
+    ) in html
+    assert "Mark read and continue" not in html
