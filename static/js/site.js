@@ -192,7 +192,8 @@
       // A phrase: its <mark> (the id is the mark's, or a marker inside it where phrases overlap).
       var mark = target.closest("mark");
       if (!mark) return;
-      reveal(mark, mark.querySelector("a.quote-link"));
+      var own = 'a[href="#comment-' + target.id.replace("quote-", "") + '"]';
+      reveal(mark, mark.querySelector(own) || mark.querySelector("a.quote-link"));
     }
   });
 
