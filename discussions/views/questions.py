@@ -133,6 +133,14 @@ def question_detail(request: HtmxHttpRequest, group_slug: str, question_pk: int)
     membership = membership_or_404(request, group_slug)
     question = _question_or_404(membership, question_pk)
     context = _question_context(request, membership, question)
+    # The words the question asks about, above it (a range shows each of its passages).
+    context["asked_passages"] = list(
+        Passage.objects.filter(
+            text_id=membership.group.text_id,
+            position__gte=question.first_position,
+            position__lte=question.last_position,
+        ).order_by("position")
+    )
     return render(request, "discussions/question_detail.html", context)
 
 

@@ -16,6 +16,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import dateformat, timezone
+from django.utils.html import escape
 
 from discussions import services
 from discussions import urls as discussion_urls
@@ -156,6 +157,22 @@ def test_question_create_page_prefills_the_passage(facilitator_client, group):
 
     assert re.search(r'<input type="number" name="first_position" value="4"', html) is not None
     assert re.search(r'<input type="number" name="last_position" value="4"', html) is not None
+
+
+def test_question_detail_shows_the_passages_it_asks_about(member_client, facilitator, group):
+    question = make_question(group, facilitator, first=2, last=3)
+    passages = {p.position: p for p in group.text.passages.filter(position__in=[1, 2, 3, 4])}
+
+    html = html_of(member_client, question.get_absolute_url())
+
+    assert "<summary>The text: passages 2 to 3</summary>" in html
+    for position in (2, 3):
+        assert (
+            f'<p class="meta"><a href="{group.passage_url(position)}">Passage {position}</a></p>\n'
+            f"      <p>{escape(passages[position].body)}</p>"
+        ) in html
+    assert escape(passages[1].body) not in html
+    assert escape(passages[4].body) not in html
 
 
 def test_question_detail_shows_sanitized_markdown(member_client, facilitator, group):
