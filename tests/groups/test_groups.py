@@ -786,8 +786,19 @@ def test_group_page_shows_each_members_progress_and_readiness(
     ) in content
     assert '<progress id="member-progress-member" max="10" value="4">40%</progress>' in content
     assert '<progress id="member-progress-facilitator" max="10" value="2">20%</progress>' in content
-    assert content.count('<span class="ready">Yes</span>') == 1
-    assert content.count('<span class="not-ready">Not yet</span>') == 1
+    # Readiness says why: how many of the meeting's passages each has read.
+    assert (
+        content.count(
+            '<span class="ready">Yes</span><span class="ready-why">: 3 of 3 passages read</span>'
+        )
+        == 1
+    )
+    assert (
+        content.count(
+            '<span class="not-ready">Not yet</span><span class="ready-why">: 2 of 3 passages read</span>'
+        )
+        == 1
+    )
 
 
 def test_group_page_without_meeting_has_no_readiness_column(client, group, member):
