@@ -10,7 +10,7 @@ from discussions import services
 from discussions.models import Notification, NotificationPreference
 from discussions.tasks import send_reply_email
 from groups.models import Membership
-from tests.discussions.helpers import ESSAY_URL, create_url, post_comment
+from tests.discussions.helpers import ESSAY_URL, HTMX, create_url, post_comment, updates_url
 
 SITE_URL = "https://sectstudy.example"
 
@@ -284,6 +284,22 @@ def test_notification_open_of_a_question_goes_to_the_question(
     assert response["Location"] == question.get_absolute_url()
     assigned.refresh_from_db()
     assert assigned.read_at is not None
+
+
+def test_poll_with_a_new_reply_brings_the_header_count_along(
+    member_client, member, facilitator, group, passage
+):
+    mine = post_comment(member, group, passage, "Mine.")
+    post_comment(facilitator, group, passage, "A reply.", parent=mine)
+
+    html = member_client.get(updates_url(group, after=mine.pk), headers=HTMX).content.decode()
+
+    badge = '<span class="badge">1<span class="visually-hidden"> unread</span></span>'
+    for element_id in ("notifications-link", "notifications-link-compact"):
+        assert (
+            f'<a href="/notifications/" class="notifications-link" id="{element_id}" '
+            f'data-hx-swap-oob="true">Notifications {badge}</a>'
+        ) in html
 
 
 def test_notification_open_post_is_not_allowed(member_client):
