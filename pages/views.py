@@ -113,6 +113,17 @@ def passage_detail(request: HtmxHttpRequest, text_slug: str, position: int):
     return render(request, "pages/passage_detail.html", context)
 
 
+@login_required
+@require_GET
+def notebook_notes(request: HtmxHttpRequest, text_slug: str):
+    """All my notes on a text, in reading order, each with its quote and passage."""
+    text = get_object_or_404(Text, slug=text_slug)
+    notebook, notes = page_selectors.notebook_notes(user=request.user, text=text)
+    return render(
+        request, "pages/notebook.html", {"text": text, "notebook": notebook, "notes": notes}
+    )
+
+
 @require_POST
 def progress_update(request: HtmxHttpRequest, text_slug: str, position: int):
     passage = _passage_or_404(text_slug, position)

@@ -74,6 +74,7 @@ def member_pages(group, comment, question, meeting) -> list[str]:
         ESSAY,
         f"{ESSAY}3/?group={group.slug}",
         f"{ESSAY}10/?group={group.slug}",
+        f"{ESSAY}notes/",
         f"{g}/",
         f"{g}/edit/",
         f"{g}/meetings/new/",

@@ -111,6 +111,8 @@ EXPECTATIONS: dict[str, Access] = {
         kwargs=("text_slug",), statuses={"GET": signed_in(302), "POST": signed_in(302)}
     ),
     "passage_detail": Access(kwargs=("text_slug", "position"), statuses={"GET": everyone(200)}),
+    # The reader's own notebook notes on a text: nobody else's are ever listed.
+    "notebook_notes": Access(kwargs=("text_slug",), statuses={"GET": signed_in(200)}),
     # Texts are public; a passage a revision removed keeps its page (its discussion is
     # shown to the group's members only, as on any passage page).
     "removed_passage_detail": Access(
