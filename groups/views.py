@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from groups import permissions, selectors, services
 from groups.access import membership_or_404, membership_permitted
@@ -27,7 +27,7 @@ from sectstudy.http import HtmxHttpRequest, safe_next, slug_or_none
 
 
 @limited(SIGNUP, subject=by_address)
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def signup(request: HtmxHttpRequest):
     if request.user.is_authenticated:
         return redirect("home")
@@ -54,7 +54,7 @@ def _next_value(request) -> str:
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def group_create(request: HtmxHttpRequest):
     initial = {}
     if text_slug := slug_or_none(request.GET.get("text")):
@@ -75,7 +75,7 @@ def group_create(request: HtmxHttpRequest):
 
 
 @login_required
-@require_GET
+@require_safe
 def group_detail(request: HtmxHttpRequest, group_slug: str):
     membership = membership_or_404(request, group_slug)
     group = membership.group
@@ -92,7 +92,7 @@ def group_detail(request: HtmxHttpRequest, group_slug: str):
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def group_edit(request: HtmxHttpRequest, group_slug: str):
     membership = membership_permitted(request, group_slug, permissions.may_manage_group)
     group = membership.group
@@ -126,7 +126,7 @@ def invitation_regenerate(request: HtmxHttpRequest, group_slug: str):
     return redirect(membership.group)
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def group_join(request: HtmxHttpRequest, invite_token: str):
     group = StudyGroup.objects.select_related("text").filter(invite_token=invite_token).first()
     if group is None or group.is_notebook:  # a notebook invites nobody
@@ -218,7 +218,7 @@ def group_leave(request: HtmxHttpRequest, group_slug: str):
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def meeting_edit(request: HtmxHttpRequest, group_slug: str, meeting_pk: int | None = None):
     membership = membership_permitted(request, group_slug, permissions.may_manage_group)
     group = membership.group
@@ -244,7 +244,7 @@ def meeting_cancel(request: HtmxHttpRequest, group_slug: str, meeting_pk: int):
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def notebook(request: HtmxHttpRequest, text_slug: str):
     """The reader's private notebook for a text, opened at their first unread passage.
 
@@ -282,7 +282,7 @@ def _reset_email(request) -> str:
     return f"email:{request.POST.get('email', '').strip().lower()[:150]}"
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @limited(PASSWORD_RESET, subject=by_address)
 @limited(PASSWORD_RESET, subject=_reset_email)
 def password_reset(request, *args, **kwargs):

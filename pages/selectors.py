@@ -7,7 +7,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from discussions.models import Comment
-
 from groups.models import Meeting, Membership, StudyGroup
 from reading import selectors as reading_selectors
 from reading.models import Passage, Text

@@ -8,7 +8,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.cache import patch_cache_control
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import (
+    require_GET,
+    require_http_methods,
+    require_POST,
+    require_safe,
+)
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget, trigger_client_event
 
 from discussions import selectors, services
@@ -143,7 +148,7 @@ def _render_reply_page(request, membership, parent_pk, form, status=200):
 
 
 @login_required
-@require_GET
+@require_safe
 def comment_reply(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
     membership = membership_or_404(request, group_slug)
     comment = comment_or_404(membership, comment_pk)
@@ -156,7 +161,7 @@ def comment_reply(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
 
 
 @login_required
-@require_GET
+@require_safe
 def comment_thread(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
     """One comment with all its replies: "show more replies" and "continue this thread"."""
     membership = membership_or_404(request, group_slug)
@@ -182,7 +187,7 @@ def comment_thread(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def comment_edit(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
     membership, comment = _own_comment(request, group_slug, comment_pk)
     form = CommentEditForm(request.POST or None, instance=comment)
@@ -203,10 +208,10 @@ def comment_edit(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def comment_delete(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
     membership, comment = _own_comment(request, group_slug, comment_pk)
-    if request.method == "GET":
+    if request.method != "POST":  # GET or HEAD: the confirmation page, never a deletion
         return render(
             request, "discussions/delete.html", {"comment": comment, "group": membership.group}
         )
@@ -236,7 +241,7 @@ def comment_helpful(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def comment_hide(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
     membership, comment = _moderated_comment(request, group_slug, comment_pk)
     form = HideForm(request.POST or None)
@@ -285,7 +290,7 @@ def comment_pin(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
 
 
 @login_required
-@require_GET
+@require_safe
 def thread_more(request: HtmxHttpRequest, group_slug: str, position: int):
     """More top-level threads: an htmx fragment, or the passage page showing more."""
     membership = membership_or_404(request, group_slug)

@@ -3,7 +3,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from discussions import selectors, services
 from discussions.forms import NotificationPreferenceForm
@@ -13,14 +13,14 @@ from sectstudy.http import HtmxHttpRequest
 
 
 @login_required
-@require_GET
+@require_safe
 def notification_list(request: HtmxHttpRequest):
     notifications = selectors.notifications_for(user=request.user)
     return render(request, "discussions/notifications.html", {"notifications": notifications})
 
 
 @login_required
-@require_GET
+@require_safe
 def notification_open(request: HtmxHttpRequest, notification_pk: int):
     """A notification's link: marks it read and goes to what it is about (the comment,
     which the page highlights as its target, or the question). Only the recipient's own
@@ -47,7 +47,7 @@ def notifications_read(request: HtmxHttpRequest):
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def notification_settings(request: HtmxHttpRequest):
     preference = NotificationPreference.for_user(request.user)
     # Unticked boxes alone post no fields: bind on the method, not on request.POST's truth.

@@ -744,3 +744,40 @@ def test_notebook_management_pages_change_nothing(world):
     question.refresh_from_db()
     assert (group.name, group.invite_token, meeting.cancelled_at, question.closed_at) == before
     assert list(group.memberships.values_list("user__username", flat=True)) == ["reader"]
+
+
+# HEAD: every page a GET reaches answers HEAD the same way, with no body ------------
+
+# The live poll is only ever requested by htmx, with GET.
+HEAD_EXEMPT = {"comment_updates"}
+
+
+def _head_cases():
+    return [
+        pytest.param(name, role, expected, id=f"{name}-HEAD-{role}")
+        for name, access in EXPECTATIONS.items()
+        if "GET" in access.statuses and name not in HEAD_EXEMPT
+        for role, expected in access.statuses["GET"].items()
+    ]
+
+
+@pytest.mark.parametrize(("name", "role", "expected"), _head_cases())
+def test_head_answers_as_get_does(world, name, role, expected):
+    response = request(world, client_for(world, role), name, "HEAD")
+    if expected == LOGIN:
+        assert response.status_code == 302
+        assert response["Location"].startswith(f"{LOGIN_PREFIX}?next=")
+        return
+    assert response.status_code == expected
+    assert response.content == b""
+
+
+def test_head_on_a_delete_page_deletes_nothing(world):
+    comment = world["comment"]
+    client = client_for(world, "member")
+
+    response = request(world, client, "comment_delete", "HEAD")
+
+    assert response.status_code == 200
+    comment.refresh_from_db()
+    assert comment.deleted_at is None
