@@ -55,7 +55,7 @@ class CommentForm(SubmissionIdMixin, forms.Form):
         label="Quote from the passage (optional)",
         required=False,
         max_length=QUOTE_MAX_LENGTH,
-        help_text="Select words in the passage and choose “Comment on selection”, or paste them here.",
+        help_text="Select words in the passage and choose “Comment”, or paste them here.",
     )
     quote_start = forms.IntegerField(
         required=False,

@@ -88,3 +88,19 @@ def test_notebook_notes_asks_a_visitor_to_log_in(client, essay):
 
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/")
+
+
+def test_notebook_passage_page_speaks_of_notes(client, essay):
+    reader = make_user("reader")
+    notebook = notebook_for(reader=reader, text=essay)
+    note(reader, notebook, 2, "Mine.")
+    client.force_login(reader)
+
+    html = client.get(notebook.passage_url(2)).content.decode()
+
+    assert '<h3 class="discussion-heading" id="discussion-heading">My notes ' in html
+    assert '<span class="meta" id="comment-count">(1 note)</span>' in html
+    assert '<summary class="composer-summary">Add a note</summary>' in html
+    assert f'<a href="{NOTES_URL}">All my notes on this text</a>' in html
+    assert "Pin" not in html
+    assert "helpful" not in html.lower()
