@@ -191,3 +191,12 @@ def meeting_cancel(*, facilitator, meeting: Meeting) -> Meeting:
         meeting.cancelled_at = timezone.now()
         meeting.save(update_fields=["cancelled_at"])
     return meeting
+
+
+def meeting_restore(*, facilitator, meeting: Meeting) -> Meeting:
+    """Undo a cancellation: the meeting is on again, as it was."""
+    permissions.require(permissions.may_manage_group, membership_of(facilitator, meeting.group_id))
+    if meeting.cancelled_at is not None:
+        meeting.cancelled_at = None
+        meeting.save(update_fields=["cancelled_at"])
+    return meeting

@@ -35,5 +35,10 @@ urlpatterns = [
         views.meeting_cancel,
         name="meeting_cancel",
     ),
+    path(
+        "groups/<slug:group_slug>/meetings/<int:meeting_pk>/restore/",
+        views.meeting_restore,
+        name="meeting_restore",
+    ),
     path("join/<slug:invite_token>/", views.group_join, name="group_join"),
 ]

@@ -244,6 +244,16 @@ def meeting_cancel(request: HtmxHttpRequest, group_slug: str, meeting_pk: int):
 
 
 @login_required
+@require_POST
+def meeting_restore(request: HtmxHttpRequest, group_slug: str, meeting_pk: int):
+    membership = membership_permitted(request, group_slug, permissions.may_manage_group)
+    meeting = get_object_or_404(Meeting, pk=meeting_pk, group=membership.group)
+    services.meeting_restore(facilitator=request.user, meeting=meeting)
+    messages.success(request, "The meeting is on again.")
+    return redirect(membership.group)
+
+
+@login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def notebook(request: HtmxHttpRequest, text_slug: str):
     """The reader's private notebook for a text, opened at their first unread passage.

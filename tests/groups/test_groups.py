@@ -671,6 +671,25 @@ def test_meeting_cancel_by_facilitator_marks_cancelled(client, group, facilitato
     assert meeting.cancelled_at is not None
 
 
+def test_meeting_restore_by_facilitator_puts_a_cancelled_meeting_back(client, group, facilitator):
+    meeting = Meeting.objects.create(
+        group=group,
+        starts_at=timezone.now() + timedelta(days=2),
+        first_position=1,
+        last_position=2,
+        cancelled_at=timezone.now(),
+    )
+    client.force_login(facilitator)
+    assert "Restore<span" in client.get(group.get_absolute_url()).content.decode()
+
+    response = client.post(reverse("meeting_restore", args=[group.slug, meeting.pk]))
+
+    assert response.status_code == 302
+    assert messages_of(response) == ["The meeting is on again."]
+    meeting.refresh_from_db()
+    assert meeting.cancelled_at is None
+
+
 @pytest.mark.parametrize(
     ("first", "last", "errors"),
     [

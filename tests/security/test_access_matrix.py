@@ -160,6 +160,9 @@ EXPECTATIONS: dict[str, Access] = {
     "meeting_cancel": Access(
         kwargs=("group_slug", "meeting_pk"), statuses={"POST": facilitator_only(302)}
     ),
+    "meeting_restore": Access(
+        kwargs=("group_slug", "meeting_pk"), statuses={"POST": facilitator_only(302)}
+    ),
     # The invitation link is the one group URL an outsider may open: anonymous
     # visitors see the confirmation page, members are sent to the group.
     "group_join": Access(
@@ -648,6 +651,7 @@ NOTEBOOK_EXPECTATIONS: dict[str, dict[str, dict[str, int | str]]] = {
     "meeting_create": {"GET": NO_SUCH_PAGE, "POST": NO_SUCH_PAGE},
     "meeting_edit": {"GET": NO_SUCH_PAGE, "POST": NO_SUCH_PAGE},
     "meeting_cancel": {"POST": NO_SUCH_PAGE},
+    "meeting_restore": {"POST": NO_SUCH_PAGE},
     # A notebook invites nobody: its token is no invitation, for anyone.
     "group_join": {
         "GET": dict.fromkeys(NOTEBOOK_ROLES, 404),
