@@ -89,6 +89,14 @@ def passage_detail(request: HtmxHttpRequest, text_slug: str, position: int):
     membership = page_selectors.selected_membership(
         choices=choices, wanted_slug=_wanted_group(request, passage.text)
     )
+    if request.htmx and membership is not None and request.GET.get("part") == "passage-text":
+        # The highlights alone, after others' quotes arrived live: no visit is recorded.
+        thread = passage_thread(membership=membership, passage=passage)
+        return render(
+            request,
+            "pages/passage_detail.html#passage-text",
+            {"passage": passage, "passage_html": highlighted_body(passage, thread)},
+        )
     page = page_selectors.passage_page(
         user=request.user,
         passage=passage,

@@ -223,6 +223,15 @@
     updateNewCommentsBar();
     shown.forEach(function (comment) { comment.classList.add("is-flash"); });
     if (shown.length) reveal(shown[0]);
+    // Others' quotes: fetch the passage with their phrases highlighted.
+    var body = document.getElementById("passage-body");
+    var quoted = shown.some(function (comment) {
+      var link = comment.querySelector(":scope > .comment-quote a[href^='#quote-']");
+      return link && !document.getElementById(link.getAttribute("href").slice(1));
+    });
+    if (quoted && body && body.dataset.highlightsUrl && window.htmx) {
+      window.htmx.ajax("GET", body.dataset.highlightsUrl, { target: "#passage-text", swap: "outerHTML" });
+    }
   });
 
   document.addEventListener("htmx:afterSettle", updateNewCommentsBar);

@@ -197,7 +197,14 @@ def test_others_new_comments_wait_behind_a_show_button_at_the_top(
     page.locator(f"#comment-{first.pk}").scroll_into_view_if_needed()
 
     bruno = circle.memberships.get(user__username="bruno").user
-    services.comment_create(author=bruno, group=circle, passage=passage, body="Second.")
+    second = services.comment_create(
+        author=bruno,
+        group=circle,
+        passage=passage,
+        body="Second.",
+        quote=PHRASE,
+        quote_start=passage.body.index(PHRASE),
+    )
     services.comment_create(
         author=bruno, group=circle, passage=passage, body="A reply.", parent=first
     )
@@ -213,6 +220,8 @@ def test_others_new_comments_wait_behind_a_show_button_at_the_top(
     expect(page.locator(f"#replies-{first.pk} .comment-body")).to_have_text("A reply.")
     expect(page.locator("#threads .pending-comment")).to_have_count(0)
     expect(show).to_be_hidden()
+    # Bruno's quote is highlighted in the passage too, without a reload.
+    expect(page.locator(f"#quote-{second.pk}")).to_have_text(PHRASE)
     console.assert_clean()
 
 
