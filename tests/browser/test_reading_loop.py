@@ -167,6 +167,8 @@ def test_comment_button_appears_at_the_selection_and_the_highlight_at_once(
     expect(article).to_be_focused()
     expect(article).to_be_in_viewport()
     expect(article.locator(".badge-own")).to_have_text("you")
+    expect(page.locator("#comment-count")).to_have_text("(1 comment)")
+    expect(page.locator("#jump-count")).to_have_text("1 comment")  # the phone's jump link
     expect(composer).not_to_have_attribute("open", "")
     expect(page.get_by_text("Add a comment", exact=True)).to_be_visible()
 
