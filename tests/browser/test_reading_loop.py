@@ -115,11 +115,12 @@ def small_targets(page: Page, selector: str) -> list[str]:
     )
 
 
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
 @pytest.mark.parametrize("size", ["desktop", "phone"])
 def test_comment_button_appears_at_the_selection_and_the_highlight_at_once(
-    size, new_context, live_server, circle, console, log_in, assert_accessible, screenshot
+    size, dark, new_context, live_server, circle, console, log_in, assert_accessible, screenshot
 ):
-    page = open_passage(new_context(**context_options(size)), log_in, "amara", circle)
+    page = open_passage(new_context(**context_options(size, dark)), log_in, "amara", circle)
     button = page.get_by_role("button", name="Comment on selection")
     expect(button).to_be_hidden()
 
@@ -138,7 +139,8 @@ def test_comment_button_appears_at_the_selection_and_the_highlight_at_once(
         placed["right"] >= placed["innerWidth"] - 10
     ), (placed, selection)
     assert placed["height"] >= MIN_TARGET and placed["width"] >= MIN_TARGET
-    screenshot(page, f"selection-{size}")
+    scheme = "dark" if dark else "light"
+    screenshot(page, f"selection-{size}-{scheme}")
 
     # Keyboard: Tab from the selected words reaches the button; Enter opens the composer.
     page.keyboard.press("Tab")
@@ -182,7 +184,7 @@ def test_comment_button_appears_at_the_selection_and_the_highlight_at_once(
     expect(mark).to_be_in_viewport()
     assert "is-flash" in (mark.get_attribute("class") or "")
     assert_accessible(page)
-    screenshot(page, f"posted-{size}")
+    screenshot(page, f"posted-{size}-{scheme}")
     assert horizontal_overflow(page) == 0
     console.assert_clean()
 
