@@ -9,6 +9,7 @@ from discussions.models import (
     Comment,
     Question,
 )
+from groups.forms import TimeZoneField
 from groups.models import Meeting
 from reading.forms import PassageRangeFormMixin
 from sectstudy.dates import DATETIME_LOCAL, BoundedDateTimeField
@@ -103,6 +104,7 @@ class ToggleForm(forms.Form):
 
 
 class NotificationPreferenceForm(forms.Form):
+    time_zone = TimeZoneField()
     email_replies = forms.BooleanField(
         required=False, label="Email me when someone replies to my comments"
     )

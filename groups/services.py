@@ -12,8 +12,16 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from groups import permissions
-from groups.models import Meeting, Membership, Removal, StudyGroup, new_invite_token
+from groups.models import (
+    Meeting,
+    Membership,
+    ReaderSettings,
+    Removal,
+    StudyGroup,
+    new_invite_token,
+)
 from groups.selectors import invitation_is_valid, membership_of
+from groups.timezones import is_zone
 from reading.models import Text
 
 
@@ -33,6 +41,16 @@ def group_create(*, creator, text: Text, name: str, description: str = "") -> St
 
 NOTEBOOK_NAME = "My notebook"
 NOTEBOOK_DESCRIPTION = "Your private notes on this text. Only you can see them."
+
+
+def reader_time_zone_set(*, user, time_zone: str) -> ReaderSettings:
+    """The reader's time zone: an IANA name such as "Europe/Berlin", or "" for the site's."""
+    if time_zone and not is_zone(time_zone):
+        raise ValidationError({"time_zone": "Choose a time zone from the list."})
+    reader_settings, _ = ReaderSettings.objects.update_or_create(
+        user=user, defaults={"time_zone": time_zone}
+    )
+    return reader_settings
 
 
 def notebooks_ensure(*, readers, texts) -> None:

@@ -36,6 +36,7 @@ def signup(request: HtmxHttpRequest):
         try:
             with transaction.atomic():
                 user = form.save()
+                services.reader_time_zone_set(user=user, time_zone=form.cleaned_data["time_zone"])
         except IntegrityError:
             # Someone signed up with the same name or email a moment ago.
             form.add_error(None, "That username or email address was just taken. Try another.")

@@ -9,6 +9,8 @@ from discussions import selectors, services
 from discussions.forms import NotificationPreferenceForm
 from discussions.models import Notification, NotificationPreference
 from discussions.views.common import discussion_url
+from groups import services as group_services
+from groups import timezones
 from sectstudy.http import HtmxHttpRequest
 
 
@@ -56,10 +58,14 @@ def notification_settings(request: HtmxHttpRequest):
         initial={
             "email_replies": preference.email_replies,
             "email_questions": preference.email_questions,
+            "time_zone": timezones.reader_zone_name(request.user),
         },
     )
     if request.method == "POST" and form.is_valid():
+        time_zone = form.cleaned_data.pop("time_zone")
+        group_services.reader_time_zone_set(user=request.user, time_zone=time_zone)
+        timezones.remember(request, request.user, time_zone)
         services.preference_update(user=request.user, **form.cleaned_data)
-        messages.success(request, "Your notification settings are saved.")
+        messages.success(request, "Your settings are saved.")
         return redirect("notification_settings")
     return render(request, "discussions/notification_settings.html", {"form": form})

@@ -315,7 +315,19 @@
     closeMenus(event.target.closest && event.target.closest("details.nav-menu"));
   });
 
+  // Time zone fields: propose the browser's own zone where none is chosen yet.
+  function proposeBrowserZone() {
+    var zone = "";
+    try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (error) { return; }
+    document.querySelectorAll("select[data-propose-browser-zone]").forEach(function (select) {
+      if (select.value || !zone) return;
+      var option = Array.prototype.find.call(select.options, function (o) { return o.value === zone; });
+      if (option) select.value = zone;
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    proposeBrowserZone();
     enhanceCopyButtons(document);
     setUpQuoting();
   });

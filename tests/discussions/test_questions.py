@@ -112,7 +112,9 @@ def local(value: datetime, fmt: str) -> str:
 
 def due_markup(due: datetime) -> str:
     # A valid HTML datetime: whole seconds, no microseconds.
-    return f'due <time datetime="{local(due, r"Y-m-d\TH:i:sO")}">{local(due, "D j M, H:i")}</time>'
+    return (
+        f'due <time datetime="{local(due, r"Y-m-d\TH:i:sO")}">{local(due, "D j M, H:i T")}</time>'
+    )
 
 
 def soon(**delta) -> datetime:
