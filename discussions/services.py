@@ -436,6 +436,14 @@ def notifications_mark_read(*, user, notification_ids=None) -> int:
     return notifications.update(read_at=timezone.now())
 
 
+def notification_open(*, user, notification: Notification) -> None:
+    """The reader opened a notification: it is read. Idempotent (the first opening's
+    time stays), and only the recipient's own notification changes."""
+    Notification.objects.filter(pk=notification.pk, recipient=user).unread().update(
+        read_at=timezone.now()
+    )
+
+
 def preference_update(
     *, user, email_replies: bool, email_questions: bool = True, email_meetings: bool = True
 ) -> NotificationPreference:

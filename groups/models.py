@@ -238,3 +238,15 @@ class CalendarFeed(models.Model):
 
     def get_absolute_url(self):
         return reverse("calendar_feed", kwargs={"token": self.token})
+
+
+class ReaderSettings(models.Model):
+    """A reader's own settings that every page uses: their time zone ("" for the site's)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reader_settings"
+    )
+    time_zone = models.CharField(max_length=64, blank=True, default="")
+
+    def __str__(self):
+        return f"Settings of {self.user}"

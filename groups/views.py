@@ -10,7 +10,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import (
+    require_GET,
+    require_http_methods,
+    require_POST,
+    require_safe,
+)
 
 from groups import calendars, permissions, selectors, services
 from groups.access import membership_or_404, membership_permitted
@@ -31,7 +36,7 @@ from sectstudy.http import HtmxHttpRequest, safe_next, slug_or_none
 
 
 @limited(SIGNUP, subject=by_address)
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def signup(request: HtmxHttpRequest):
     if request.user.is_authenticated:
         return redirect("home")
@@ -40,6 +45,7 @@ def signup(request: HtmxHttpRequest):
         try:
             with transaction.atomic():
                 user = form.save()
+                services.reader_time_zone_set(user=user, time_zone=form.cleaned_data["time_zone"])
         except IntegrityError:
             # Someone signed up with the same name or email a moment ago.
             form.add_error(None, "That username or email address was just taken. Try another.")
@@ -58,7 +64,7 @@ def _next_value(request) -> str:
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def group_create(request: HtmxHttpRequest):
     initial = {}
     if text_slug := slug_or_none(request.GET.get("text")):
@@ -79,7 +85,7 @@ def group_create(request: HtmxHttpRequest):
 
 
 @login_required
-@require_GET
+@require_safe
 def group_detail(request: HtmxHttpRequest, group_slug: str):
     membership = membership_or_404(request, group_slug)
     group = membership.group
@@ -96,7 +102,7 @@ def group_detail(request: HtmxHttpRequest, group_slug: str):
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def group_edit(request: HtmxHttpRequest, group_slug: str):
     membership = membership_permitted(request, group_slug, permissions.may_manage_group)
     group = membership.group
@@ -130,7 +136,7 @@ def invitation_regenerate(request: HtmxHttpRequest, group_slug: str):
     return redirect(membership.group)
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def group_join(request: HtmxHttpRequest, invite_token: str):
     group = StudyGroup.objects.select_related("text").filter(invite_token=invite_token).first()
     if group is None or group.is_notebook:  # a notebook invites nobody
@@ -222,7 +228,7 @@ def group_leave(request: HtmxHttpRequest, group_slug: str):
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def meeting_edit(request: HtmxHttpRequest, group_slug: str, meeting_pk: int | None = None):
     membership = membership_permitted(request, group_slug, permissions.may_manage_group)
     group = membership.group
@@ -248,7 +254,17 @@ def meeting_cancel(request: HtmxHttpRequest, group_slug: str, meeting_pk: int):
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_POST
+def meeting_restore(request: HtmxHttpRequest, group_slug: str, meeting_pk: int):
+    membership = membership_permitted(request, group_slug, permissions.may_manage_group)
+    meeting = get_object_or_404(Meeting, pk=meeting_pk, group=membership.group)
+    services.meeting_restore(facilitator=request.user, meeting=meeting)
+    messages.success(request, "The meeting is on again.")
+    return redirect(membership.group)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def notebook(request: HtmxHttpRequest, text_slug: str):
     """The reader's private notebook for a text, opened at their first unread passage.
 
@@ -290,7 +306,7 @@ def _reset_email(request) -> str:
     return f"email:{request.POST.get('email', '').strip().lower()[:150]}"
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @limited(PASSWORD_RESET, subject=by_address)
 @limited(PASSWORD_RESET, subject=_reset_email)
 def password_reset(request, *args, **kwargs):

@@ -2,9 +2,12 @@
 
 from dataclasses import dataclass
 
+from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone
 
 from discussions import selectors as discussion_selectors
+from discussions.models import Comment
 from groups import permissions
 from groups import selectors as group_selectors
 from groups.models import Meeting, Membership, StudyGroup
@@ -181,3 +184,42 @@ def handout_page(*, membership: Membership, meeting: Meeting) -> HandoutPage:
             else []
         ),
     )
+
+
+@dataclass(frozen=True)
+class NotebookNote:
+    """One note of a reader's notebook, with where it is in the text."""
+
+    comment: Comment
+    url: str  # the note beside its passage (or, on a removed passage, its thread)
+
+
+def notebook_notes(*, user, text: Text) -> tuple[StudyGroup | None, list[NotebookNote]]:
+    """The reader's notebook for a text and all its notes in reading order (passage,
+    then where the quote starts, then when written); replies to notes follow their
+    note. Two queries however many notes."""
+    notebook = StudyGroup.objects.filter(notebook_owner=user, text=text).first()
+    if notebook is None:
+        return None, []
+    comments = (
+        Comment.objects.discussion()
+        .filter(group=notebook, deleted_at__isnull=True)
+        .select_related("passage")
+        .order_by(
+            F("passage__position").asc(nulls_last=True),
+            "passage_id",
+            F("quote_start").asc(nulls_last=True),
+            "created_at",
+            "pk",
+        )
+    )
+    notes = []
+    for comment in comments:
+        passage = comment.passage
+        url = (
+            reverse("comment_thread", args=[notebook.slug, comment.thread_root_id])
+            if passage.is_removed
+            else notebook.passage_url(passage.position, f"comment-{comment.pk}")
+        )
+        notes.append(NotebookNote(comment=comment, url=url))
+    return notebook, notes

@@ -6,6 +6,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("texts/<slug:text_slug>/", views.text_detail, name="text_detail"),
     path("texts/<slug:text_slug>/group/", views.group_choose, name="group_choose"),
+    path("texts/<slug:text_slug>/notes/", views.notebook_notes, name="notebook_notes"),
     path("texts/<slug:text_slug>/<int:position>/", views.passage_detail, name="passage_detail"),
     path(
         "texts/<slug:text_slug>/removed/<int:passage_pk>/",
