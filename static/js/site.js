@@ -89,6 +89,11 @@
     return document.getElementById("comment-form");
   }
 
+  // An open "Re-attach to new words" form takes the selection instead of the composer.
+  function reattachForm() {
+    return document.querySelector("form[data-quote-form]");
+  }
+
   function setUpQuoting() {
     var body = document.getElementById("passage-body");
     if (!body || !composerForm()) return;
@@ -97,7 +102,8 @@
     button.type = "button";
     button.id = "quote-button";
     button.className = "quote-button";
-    button.textContent = "Comment";
+    var label = document.createTextNode("Comment");
+    button.appendChild(label);
     var more = document.createElement("span");
     more.className = "visually-hidden";
     more.textContent = " on selection";
@@ -121,6 +127,9 @@
     function update() {
       if (document.activeElement === button) return; // keep it while the reader moves to it
       current = selectionInPassage(body);
+      var reattaching = Boolean(reattachForm());
+      label.textContent = reattaching ? "Use these words" : "Comment";
+      more.textContent = reattaching ? " for the quote" : " on selection";
       if (current) place();
       else button.hidden = true;
     }
@@ -146,6 +155,15 @@
     });
     button.addEventListener("click", function () {
       if (!current) return;
+      var reattach = reattachForm();
+      if (reattach) {
+        reattach.querySelector("[name=quote]").value = current.exact;
+        reattach.querySelector("[name=quote_start]").value = String(current.start);
+        button.hidden = true;
+        current = null;
+        reattach.querySelector("[type=submit]").focus();
+        return;
+      }
       var form = composerForm();
       form.querySelector("[name=quote]").value = current.exact;
       form.querySelector("[name=quote_start]").value = String(current.start);
