@@ -20,7 +20,7 @@ from discussions.models import (
     Question,
 )
 from groups import permissions
-from groups.models import Meeting, Membership
+from groups.models import Meeting, Membership, ReaderSettings
 from reading.models import Passage, ReadingProgress
 
 THREADS_PER_PAGE = 20
@@ -784,6 +784,7 @@ class ReminderRecipient:
 
     user: object
     unread: list[Passage]
+    time_zone: str  # the reader's, "" for the site's
 
 
 def meeting_reminder_recipients(
@@ -792,11 +793,13 @@ def meeting_reminder_recipients(
     """Those of `user_ids` still in the meeting's group, with an email address, who want
     meeting reminders; two queries however many members."""
     opted_out = NotificationPreference.objects.filter(user=OuterRef("user"), email_meetings=False)
+    reader_zone = ReaderSettings.objects.filter(user=OuterRef("user")).values("time_zone")[:1]
     members = list(
         Membership.objects.filter(group_id=meeting.group_id, user_id__in=user_ids)
         .exclude(user__email="")
         .exclude(Exists(opted_out))
         .select_related("user")
+        .annotate(time_zone=Subquery(reader_zone))
         .order_by("user_id")
     )
     passages = list(
@@ -815,6 +818,7 @@ def meeting_reminder_recipients(
         ReminderRecipient(
             user=member.user,
             unread=[p for p in passages if (member.user_id, p.pk) not in read],
+            time_zone=member.time_zone or "",
         )
         for member in members
     ]

@@ -33,6 +33,7 @@ from discussions.selectors import (
 )
 from groups.models import Meeting
 from groups.selectors import membership_of_user_id
+from groups.timezones import reader_zone
 
 logger = logging.getLogger(__name__)
 
@@ -212,10 +213,12 @@ def send_meeting_reminders(*, meeting_id: int, recipient_ids: list[int], attempt
             "site_url": settings.SITE_URL,
             "settings_url": settings_url(),
         }
+        with timezone.override(reader_zone(recipient.time_zone)):
+            message = render_to_string("discussions/email/meeting.txt", context)
         try:
             send_mail(
                 subject=f"Tomorrow in {meeting.group.name}: read {meeting.passage_range_label}",
-                message=render_to_string("discussions/email/meeting.txt", context),
+                message=message,
                 from_email=None,
                 recipient_list=[recipient.user.email],
             )

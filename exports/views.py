@@ -9,7 +9,7 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import content_disposition_header
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from exports import formats, selectors
 from groups import permissions
@@ -32,7 +32,7 @@ def _filename(group, what: str, extension: str) -> str:
 
 
 @login_required
-@require_GET
+@require_safe
 def export_discussion_markdown(request: HtmxHttpRequest, group_slug: str):
     membership = membership_permitted(request, group_slug, permissions.may_export_discussion)
     export = selectors.discussion_export(membership=membership)
@@ -45,7 +45,7 @@ def export_discussion_markdown(request: HtmxHttpRequest, group_slug: str):
 
 
 @login_required
-@require_GET
+@require_safe
 def export_discussion_csv(request: HtmxHttpRequest, group_slug: str):
     membership = membership_permitted(request, group_slug, permissions.may_export_discussion)
     export = selectors.discussion_export(membership=membership)
@@ -58,7 +58,7 @@ def export_discussion_csv(request: HtmxHttpRequest, group_slug: str):
 
 
 @login_required
-@require_GET
+@require_safe
 def export_group_json(request: HtmxHttpRequest, group_slug: str):
     membership = membership_permitted(request, group_slug, permissions.may_export_group)
     backup = selectors.group_backup(membership=membership)

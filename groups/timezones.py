@@ -31,6 +31,11 @@ def reader_zone_name(user) -> str:
     return next(iter(names), "")
 
 
+def reader_zone(name: str) -> zoneinfo.ZoneInfo | None:
+    """The zone a reader chose, for `timezone.override`; None (the site's) if none."""
+    return zoneinfo.ZoneInfo(name) if name and is_zone(name) else None
+
+
 def remember(request, user, name: str) -> None:
     request.session[SESSION_KEY] = [user.pk, name]
 

@@ -11,7 +11,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import (
-    require_GET,
     require_http_methods,
     require_POST,
     require_safe,
@@ -321,7 +320,7 @@ def _calendar_response(content: bytes, filename: str) -> HttpResponse:
 
 
 @login_required
-@require_GET
+@require_safe
 def meeting_calendar(request: HtmxHttpRequest, group_slug: str, meeting_pk: int):
     """One meeting as a calendar file, to add to a calendar app."""
     membership = membership_or_404(request, group_slug)
@@ -336,7 +335,7 @@ def meeting_calendar(request: HtmxHttpRequest, group_slug: str, meeting_pk: int)
     return _calendar_response(content, f"{membership.group.slug}-{meeting.starts_at:%Y-%m-%d}.ics")
 
 
-@require_GET
+@require_safe
 def calendar_feed(request: HtmxHttpRequest, token: str):
     """A member's private calendar feed: its secret address is the only key."""
     feed = get_object_or_404(CalendarFeed.objects.select_related("user"), token=token)
@@ -354,7 +353,7 @@ def calendar_feed(request: HtmxHttpRequest, token: str):
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def calendar_settings(request: HtmxHttpRequest):
     """Turn the member's calendar feed on, give it a new address, or turn it off."""
     if request.method == "POST":

@@ -16,7 +16,7 @@ from sectstudy.http import HtmxHttpRequest
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def quote_reattach(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
     membership, comment = comment_permitted(
         request,

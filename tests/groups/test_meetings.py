@@ -1,5 +1,6 @@
 """A meeting's page, its handout, notes, calendar file and the members' calendar feed."""
 
+import zoneinfo
 from datetime import timedelta
 
 import pytest
@@ -345,3 +346,21 @@ def test_meeting_reminder_task_sends_nothing_for_a_meeting_cancelled_since(
     result = send_meeting_reminders.call(meeting_id=meeting.pk, recipient_ids=[member.pk])
 
     assert result == 0 and mailoutbox == []
+
+
+def test_meeting_reminder_gives_the_time_in_each_readers_time_zone(
+    group, member, facilitator, mailoutbox, django_capture_on_commit_callbacks
+):
+    from groups.services import reader_time_zone_set
+
+    reader_time_zone_set(user=member, time_zone="Asia/Tokyo")
+    starts = timezone.now().replace(microsecond=0) + timedelta(hours=6)
+    Meeting.objects.create(group=group, starts_at=starts, first_position=1, last_position=1)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        discussions.meeting_reminders()
+
+    bodies = {mail.to[0]: mail.body for mail in mailoutbox}
+    tokyo = starts.astimezone(zoneinfo.ZoneInfo("Asia/Tokyo"))
+    assert f"{tokyo:%H:%M} JST" in bodies[member.email]
+    assert f"{starts:%H:%M} UTC" in bodies[facilitator.email]
