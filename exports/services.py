@@ -228,6 +228,10 @@ def group_import(*, data: bytes | str, slug: str = "") -> ImportResult:
         validate_slug(slug)
     except ValidationError:
         _fail("group.slug", f"{slug[:40]!r} is not a slug (letters, digits, - and _)")
+    name = group_info.text("name", max_length=80, blank=False)
+    if any(char in name for char in "\r\n\t"):
+        # As StudyGroupForm: a line break would break the subject line of the group's emails.
+        _fail("group.name", "contains a line break or a tab: write the name on one line")
     if StudyGroup.objects.filter(slug=slug).exists():
         _fail(
             "", f"A group with the slug {slug!r} exists already; pass --slug to restore beside it."

@@ -664,6 +664,8 @@ TAMPERS = [
     lambda d: d["comments"][0].update(passage=10**30),
     lambda d: d["group"].update(slug="not a slug/../x"),
     lambda d: d["group"].update(slug="x" * 200),
+    lambda d: d["group"].update(name="Circle\nBcc: everyone@example.com"),
+    lambda d: d["group"].update(name="Tab\there"),
 ]
 
 
