@@ -933,3 +933,32 @@ def test_admin_upload_bad_files_are_messages(staff, essay):
         response = staff.post(IMPORT_URL, {"file": upload(data), **extra})
         assert response.status_code == 200, (data, extra)
         assert text_snapshot() == before
+
+
+def test_notes_markdown_bombs_are_saved_or_refused_quickly(facilitator, member, meeting):
+    client = signed_in(facilitator)
+    for notes in (">" * 10_000, "[](" * 3_000, "\u202e" * 5_000):
+        response = client.post(f"{meeting.get_absolute_url()}notes/", {"notes": notes})
+        assert response.status_code in (200, 302)
+        assert signed_in(member).get(meeting.get_absolute_url()).status_code == 200
+        assert signed_in(member).get(f"{meeting.get_absolute_url()}handout/").status_code == 200
+
+
+def test_uploaded_text_with_markup_is_shown_as_text(staff, essay, member):
+    data = (
+        b'<script>alert(1)</script> Title\n\n<img src=x onerror="alert(2)"> first passage '
+        b"with <b>tags</b>.\n\nSecond [link](javascript:alert(3)) passage.\n"
+    )
+    preview = staff.post(IMPORT_URL, {"file": upload(data), "encoding": "utf-8", "slug": "marked"})
+    assert unsafe_markup(preview.content.decode()) == []
+    assert staff.post(IMPORT_URL, confirm_fields(preview)).status_code == 302
+    text = Text.objects.get(slug="marked")
+    group = make_group(text, facilitator=member)
+    discussions.comment_create(
+        author=member, group=group, passage=text.passages.get(position=1), body="On it",
+        quote='onerror="alert(2)"',
+    )  # fmt: skip
+    client = signed_in(member)
+    for url in ("/texts/marked/", "/texts/marked/1/", "/texts/marked/2/", "/"):
+        page = client.get(url).content.decode()
+        assert unsafe_markup(page) == [], url
