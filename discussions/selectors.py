@@ -646,8 +646,11 @@ def _meeting_questions_queryset(meeting: Meeting):
     )
 
 
-def meeting_questions(*, membership: Membership, meeting: Meeting) -> list[MeetingQuestion]:
-    """Questions set for the meeting or on its passages, each with its highlighted answers."""
+def meeting_questions(
+    *, membership: Membership, meeting: Meeting, printable: bool = False
+) -> list[MeetingQuestion]:
+    """Questions set for the meeting or on its passages, each with its highlighted answers
+    (for the printed handout, `printable`, never hidden ones: as its threads)."""
     questions = list(
         _questions_with_answer_state(
             _meeting_questions_queryset(meeting), membership.user
@@ -665,6 +668,8 @@ def meeting_questions(*, membership: Membership, meeting: Meeting) -> list[Meeti
             .select_related("author")
             .order_by("highlighted_at", "pk")
         )
+        if printable:
+            answers = answers.filter(hidden_at__isnull=True)
         for answer in answers:
             highlighted[answer.question_id].append(answer)
     return [

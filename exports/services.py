@@ -15,6 +15,7 @@ from datetime import datetime
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_slug
 from django.db import DatabaseError, IntegrityError, transaction
 
 from discussions.markdown import render_markdown
@@ -39,6 +40,7 @@ from groups.models import (
     new_invite_token,
 )
 from reading.models import Passage, ReadingProgress, Text
+from sectstudy.dates import EARLIEST, LATEST
 
 MAX_INT = 2**31 - 1
 
@@ -84,6 +86,11 @@ class _Object:
             _fail(f"{self.path}.{key}", "expected a string")
         if "\x00" in value:
             _fail(f"{self.path}.{key}", "contains a NUL byte")
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                _fail(f"{self.path}.{key}", "contains a lone surrogate (\\ud800-\\udfff)")
         if max_length is not None and len(value) > max_length:
             _fail(f"{self.path}.{key}", f"longer than {max_length} characters")
         if not blank and not value.strip():
@@ -116,6 +123,12 @@ class _Object:
             _fail(f"{self.path}.{key}", f"not a date and time: {value[:40]!r}")
         if moment.tzinfo is None:
             _fail(f"{self.path}.{key}", "a date and time needs its UTC offset")
+        try:
+            in_range = EARLIEST <= moment < LATEST
+        except OverflowError:
+            in_range = False
+        if not in_range:
+            _fail(f"{self.path}.{key}", "not between the years 1900 and 2199")
         return moment
 
     def obj(self, key) -> "_Object":
@@ -211,6 +224,14 @@ def group_import(*, data: bytes | str, slug: str = "") -> ImportResult:
         )
     group_info = root.obj("group")
     slug = slug or group_info.text("slug", max_length=100, blank=False)
+    try:
+        validate_slug(slug)
+    except ValidationError:
+        _fail("group.slug", f"{slug[:40]!r} is not a slug (letters, digits, - and _)")
+    name = group_info.text("name", max_length=80, blank=False)
+    if any(char in name for char in "\r\n\t"):
+        # As StudyGroupForm: a line break would break the subject line of the group's emails.
+        _fail("group.name", "contains a line break or a tab: write the name on one line")
     if StudyGroup.objects.filter(slug=slug).exists():
         _fail(
             "", f"A group with the slug {slug!r} exists already; pass --slug to restore beside it."

@@ -231,8 +231,11 @@ def group_leave(request: HtmxHttpRequest, group_slug: str):
 def meeting_edit(request: HtmxHttpRequest, group_slug: str, meeting_pk: int | None = None):
     membership = membership_permitted(request, group_slug, permissions.may_manage_group)
     group = membership.group
-    meeting = get_object_or_404(Meeting, pk=meeting_pk, group=group) if meeting_pk else None
-    form = MeetingForm(request.POST or None, instance=meeting, group=group)
+    meeting = (
+        get_object_or_404(Meeting, pk=meeting_pk, group=group) if meeting_pk is not None else None
+    )
+    data = request.POST if request.method == "POST" else None
+    form = MeetingForm(data, instance=meeting, group=group)
     if request.method == "POST" and form.is_valid():
         meeting = services.meeting_save(facilitator=request.user, meeting=form.instance)
         messages.success(request, f"Meeting saved: read {meeting.passage_range_label} by then.")

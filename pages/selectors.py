@@ -176,7 +176,9 @@ def handout_page(*, membership: Membership, meeting: Meeting) -> HandoutPage:
         meeting=meeting,
         group=membership.group,
         passages=meeting_passages(meeting),
-        questions=discussion_selectors.meeting_questions(membership=membership, meeting=meeting),
+        questions=discussion_selectors.meeting_questions(
+            membership=membership, meeting=meeting, printable=True
+        ),
         threads=discussion_selectors.handout_threads(membership=membership, meeting=meeting),
         candidates=(
             discussion_selectors.handout_candidates(membership=membership, meeting=meeting)
