@@ -45,11 +45,13 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",
     "django_htmx",
     "axes",
     "reading",
     "groups",
     "discussions",
+    "search",
     "pages",
     # After discussions, whose `db_worker` (recovering tasks a dead worker left running)
     # takes the place of this app's.
