@@ -296,6 +296,9 @@ EXPECTATIONS: dict[str, Access] = {
         statuses={"GET": facilitator_only(200), "POST": facilitator_only(302)},
         data={"POST": lambda world: {"confirm": "on"}},
     ),
+    # Search: passages for everyone, and only the reader's own groups' discussions
+    # (tests/search prove the privacy of the results).
+    "search": Access(statuses={"GET": everyone(200)}),
     # Personal pages, not group-scoped.
     "my_questions": Access(statuses={"GET": signed_in(200)}),
     "notification_list": Access(statuses={"GET": signed_in(200)}),
