@@ -179,8 +179,12 @@ def search(*, user, query: str, filters: Filters, page_number=None) -> SearchRes
         parts.append(_ranked(comments, "comment", match, tsquery))
         parts.append(_ranked(questions, "question", match, tsquery))
     if not parts:
-        if not message and not user.is_authenticated and filters.kind == "discussions":
-            message = "Log in to search your groups' discussions."
+        if not message:
+            message = (
+                "Nothing found with these filters."
+                if user.is_authenticated
+                else "Log in to search your groups' discussions."
+            )
         return SearchResults(page=None, hits=[], message=message)
 
     ranked = parts[0].union(*parts[1:], all=True).order_by("-rank", "kind", "pk")

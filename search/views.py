@@ -45,7 +45,7 @@ def search(request: HtmxHttpRequest):
         "page_query": _page_query(request, data),
     }
     template = "search/search.html"
-    if request.htmx and not request.htmx.boosted:
+    if request.htmx and not (request.htmx.boosted or request.htmx.history_restore_request):
         template += "#results"
     return render(request, template, context)
 

@@ -125,14 +125,18 @@ def test_search_htmx_renders_only_the_results(client, essay):
     assert response.content.lstrip().startswith(b'<section id="search-results"')
 
 
-def test_search_pages_results(client, essay):
-    first = client.get("/search/", {"q": "the sect"})
-    assert first.status_code == 200
-    page = first.context["results"].page
-    if page.has_next():
-        second = client.get("/search/", {"q": "the sect", "page": "2"})
-        assert second.context["results"].page.number == 2
-    junk = client.get("/search/", {"q": "sect", "page": "x\x00"})
+def test_search_pages_results_without_javascript(client, essay, group, member):
+    passage = essay.passages.get(position=1)
+    for n in range(25):
+        comment_create(author=member, group=group, passage=passage, body=f"Leaflet {n}.")
+    client.force_login(member)
+    first = client.get("/search/", {"q": "leaflet", "kind": "discussions"})
+    assert first.context["results"].page.paginator.count == 25
+    assert len(first.context["results"].hits) == 20
+    assert b'href="?q=leaflet&amp;kind=discussions&amp;page=2" rel="next"' in first.content
+    second = client.get("/search/", {"q": "leaflet", "kind": "discussions", "page": "2"})
+    assert len(second.context["results"].hits) == 5
+    junk = client.get("/search/", {"q": "leaflet", "page": "x\x00"})
     assert junk.status_code == 200
 
 
