@@ -141,6 +141,13 @@ class CommentQuerySet(models.QuerySet):
         )
 
 
+class CommentManager(models.Manager.from_queryset(CommentQuerySet)):
+    def get_queryset(self):
+        # The search vector serves queries (search.selectors) and is never read back:
+        # a passage's thousand comments are not fetched with a tsvector each.
+        return super().get_queryset().defer("search_vector")
+
+
 class Comment(models.Model):
     """A piece of writing in a group's discussion of a passage.
 
@@ -208,7 +215,7 @@ class Comment(models.Model):
         db_persist=True,
     )
 
-    objects = CommentQuerySet.as_manager()
+    objects = CommentManager()
 
     class Meta:
         ordering = ["created_at", "pk"]

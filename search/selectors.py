@@ -70,7 +70,7 @@ def text_query(query: str) -> SearchQuery | None:
     """The tsquery for what the reader typed: websearch syntax ("phrases", -word, or),
     OR the same with its last word as a prefix while it is being typed. None when
     there is nothing to search for."""
-    if len(LETTERS.findall(query)) < MIN_QUERY_LETTERS:
+    if len(LETTERS.findall(query)) < MIN_QUERY_LETTERS or not has_a_word_to_find(query):
         return None
     typed = SearchQuery(query, search_type="websearch", config=CONFIG)
     last = PREFIX_WORD.search(query)
@@ -81,6 +81,15 @@ def text_query(query: str) -> SearchQuery | None:
     if head and LETTERS.search(head):
         prefix = SearchQuery(head, search_type="websearch", config=CONFIG) & prefix
     return typed | prefix
+
+
+def has_a_word_to_find(query: str) -> bool:
+    """Not only words to leave out ("-sect" alone would match nearly everything, and no
+    index serves a query without a word to find)."""
+    return any(
+        LETTERS.search(token) and not token.startswith("-") and token.lower() != "or"
+        for token in query.split()
+    )
 
 
 def marked(headline: str) -> SafeString:
@@ -138,7 +147,12 @@ def _ranked(queryset, kind: str, vector_match, query):
 def search(*, user, query: str, filters: Filters, page_number=None) -> SearchResults:
     tsquery = text_query(query)
     if tsquery is None:
-        message = "Type a word or two to search." if not query else "Type at least two letters."
+        if not query:
+            message = "Type a word or two to search."
+        elif len(LETTERS.findall(query)) < MIN_QUERY_LETTERS:
+            message = "Type at least two letters."
+        else:
+            message = "Add a word to find, not only words to leave out."
         return SearchResults(page=None, hits=[], message=message)
 
     memberships = []

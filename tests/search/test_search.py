@@ -113,6 +113,12 @@ def test_search_one_letter_says_type_more(client, essay):
     assert b"Type at least two letters." in response.content
 
 
+def test_search_only_exclusions_asks_for_a_word(essay, anonymous):
+    results = search(user=anonymous, query="-sect -party", filters=Filters())
+    assert results.hits == []
+    assert results.message == "Add a word to find, not only words to leave out."
+
+
 def test_text_query_prefix_only_for_a_plain_last_word():
     assert text_query("x") is None
     assert text_query("!:*&|") is None
