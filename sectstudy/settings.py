@@ -45,12 +45,14 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",
     "django_htmx",
     "axes",
     "reading",
     "groups",
     "discussions",
     "exports",
+    "search",
     "pages",
     # After discussions, whose `db_worker` (recovering tasks a dead worker left running)
     # takes the place of this app's.

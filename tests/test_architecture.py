@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ("reading", "groups", "discussions", "exports", "pages")
+APPS = ("reading", "groups", "discussions", "search", "exports", "pages")
 PROJECT = "sectstudy"
 # The project package's entry points and its own views, which may import anything
 # and which no app imports; the rest of it (db, http, dates...) are base utilities,

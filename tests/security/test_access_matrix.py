@@ -312,6 +312,9 @@ EXPECTATIONS: dict[str, Access] = {
     "export_group_json": Access(
         kwargs=("group_slug",), statuses={"GET": facilitator_only(200)}, needs=("comment",)
     ),
+    # Search: passages for everyone, and only the reader's own groups' discussions
+    # (tests/search prove the privacy of the results).
+    "search": Access(statuses={"GET": everyone(200)}),
     # Personal pages, not group-scoped.
     "my_questions": Access(statuses={"GET": signed_in(200)}),
     "notification_list": Access(statuses={"GET": signed_in(200)}),
