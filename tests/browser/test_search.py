@@ -21,7 +21,7 @@ def test_search_as_you_type_finds_a_comment_and_links_to_it(
     page.goto("/accounts/login/")
     log_in(page, "ben")
     page.goto("/")
-    header_box = page.get_by_role("search", name="Site").get_by_label(
+    header_box = page.get_by_role("search", name="Texts and discussions").get_by_label(
         "Search texts and discussions"
     )
     header_box.fill("miniaturized")
