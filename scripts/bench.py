@@ -309,10 +309,15 @@ def run(args, harness: Harness, stamp: str) -> int:
         )
         results: dict[str, dict] = {}
         floors: list[dict] = []
-        driver.run("floor warm-up", floor_targets, args.warmup, number, "floor")
+        if args.warmup > 0:
+            driver.run("floor warm-up", floor_targets, args.warmup, number, "floor")
         for name in names:
             floors.append(driver.run("floor", floor_targets, args.seconds, number, "floor"))
-            warm = driver.run(name, files[name], args.warmup, number, kinds[name])
+            warm = (
+                driver.run(name, files[name], args.warmup, number, kinds[name])
+                if args.warmup > 0
+                else {"writes": []}
+            )
             measured = driver.run(name, files[name], args.seconds, number, kinds[name])
             measured["floor_before"] = floors[-1]["rps"]
             results[name] = measured
