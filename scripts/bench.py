@@ -26,10 +26,12 @@ lost or duplicated write, no report.
 import argparse
 import http.client
 import json
+import math
 import os
 import re
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -68,7 +70,7 @@ def parse_args(argv=None):
     parser.add_argument("--small", action="store_true", help="a small data set (smoke test)")
     parser.add_argument("--profile", action="store_true", help="pyinstrument and EXPLAIN too")
     parser.add_argument("--out", type=Path, default=ROOT / "var" / "bench")
-    parser.add_argument("--only", help="comma-separated request names (for trying things)")
+    parser.add_argument("--only", help="request names separated by ; (for trying things)")
     return parser.parse_args(argv)
 
 
@@ -167,12 +169,17 @@ class Driver:
         path.write_text("\n".join(lines) + "\n")
         return path
 
-    def run(self, name: str, targets: Path, seconds: float, run: int, kind: str) -> dict:
+    def run(
+        self, name: str, targets: Path, seconds: float, run: int, kind: str, warmup: float = 0
+    ) -> dict:
         """One wrk run; writes continue past the targets earlier runs of `name` used."""
         self.sequence += 1
         count = len(targets.read_text().splitlines())
         out = self.work / f"wrk-{self.sequence:03d}.json"
+        start = time.monotonic() + 0.3 + warmup  # wrk takes a moment to connect
         env = {
+            "BENCH_START": f"{start:.6f}",
+            "BENCH_END": f"{start + seconds:.6f}",
             **os.environ,
             "BENCH_TARGETS": str(targets),
             "BENCH_OUT": str(out),
@@ -185,7 +192,7 @@ class Driver:
         command = [
             self.wrk,
             *("-t", str(self.args.connections), "-c", str(self.args.connections)),
-            *("-d", f"{max(seconds, 1):.0f}s", "--timeout", "30s", "--latency"),
+            *("-d", f"{math.ceil(0.5 + warmup + seconds)}s", "--timeout", "60s"),
             *("-s", str(KIT / "bench.lua"), f"http://127.0.0.1:{self.port}"),
         ]
         result = subprocess.run(  # noqa: S603 - wrk, our script
@@ -200,20 +207,31 @@ class Driver:
             raise SetupError(f"wrk failed for {name}: {result.stderr[-2000:]}")
         figures = json.loads(out.read_text())
         figures["drain_s"] = self.drain()
-        sent, answered = {}, {}
+        sent, answered, latencies = {}, {}, []
         for line in Path(f"{out}.writes").read_text().splitlines():
             fields = line.split()
             if fields[0] == "S":
                 sent[fields[1]] = int(fields[2])
-            else:
+            elif fields[0] == "A":
                 answered[fields[1]] = fields[3]
+            else:
+                latencies.append(float(fields[1]))
+        # wrk's own figures count the warm-up too: requests/s and latency are of the window.
+        latencies.sort()
+        figures["requests"] = len(latencies)
+        figures["rps"] = len(latencies) / seconds
+        for label, share in (("p50_us", 0.50), ("p90_us", 0.90), ("p99_us", 0.99)):
+            figures[label] = (
+                latencies[min(len(latencies) - 1, int(share * len(latencies)))] * 1000
+                if latencies
+                else 0
+            )
         # (token, target index, status; "none" when wrk stopped before the answer came)
         figures["writes"] = [
             (token, raw % count, answered.get(token, "none")) for token, raw in sent.items()
         ]
         if sent:
             self.offsets[name] = max(sent.values()) + 1
-        figures["rps"] = figures["requests"] / (figures["duration_us"] / 1e6)
         return figures
 
 
@@ -296,7 +314,7 @@ def run(args, harness: Harness, stamp: str) -> int:
     floor_targets = driver.targets_file("floor", [f"GET\t{FLOOR_PATH}\t-\t-\t0"])
     names = [*plan["reads"], *plan["writes"]]
     if args.only:
-        wanted = {n.strip() for n in args.only.split(",")}
+        wanted = {n.strip() for n in args.only.split(";")}
         names = [n for n in names if n in wanted]
     files = {name: driver.targets_file(name, target_lines(plan, name)) for name in names}
     kinds = {name: re.sub(r"[^a-z0-9]", "", name.lower())[:8] or "k" for name in names}
@@ -313,16 +331,13 @@ def run(args, harness: Harness, stamp: str) -> int:
             driver.run("floor warm-up", floor_targets, args.warmup, number, "floor")
         for name in names:
             floors.append(driver.run("floor", floor_targets, args.seconds, number, "floor"))
-            warm = (
-                driver.run(name, files[name], args.warmup, number, kinds[name])
-                if args.warmup > 0
-                else {"writes": []}
+            measured = driver.run(
+                name, files[name], args.seconds, number, kinds[name], warmup=args.warmup
             )
-            measured = driver.run(name, files[name], args.seconds, number, kinds[name])
             measured["floor_before"] = floors[-1]["rps"]
             results[name] = measured
             if name in all_writes:
-                all_writes[name] += warm["writes"] + measured["writes"]
+                all_writes[name] += measured["writes"]
             if name in plan["reads"] or name in all_writes:
                 statuses = ", ".join(f"{k}: {v}" for k, v in sorted(measured["statuses"].items()))
                 print(
@@ -384,8 +399,17 @@ def run(args, harness: Harness, stamp: str) -> int:
     return 1 if problems else 0
 
 
+def stop_on_signal(signum, frame):
+    print(f"bench: signal {signum}; stopping everything", file=sys.stderr, flush=True)
+    sys.exit(128 + signum)
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
+    # Ctrl-C and SIGTERM stop the run and everything it started (also in the background,
+    # where a shell leaves SIGINT ignored).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, stop_on_signal)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     harness = Harness(args.out / "logs" / stamp)
     try:

@@ -12,6 +12,25 @@
 -- a line "S token n" per write sent (its target: n modulo the number of targets), "A token n
 -- status" per response.
 
+-- BENCH_START and BENCH_END (CLOCK_MONOTONIC seconds, as Python's time.monotonic()):
+-- the measured window. Responses before it are the warm-up; requests/s and latency are
+-- of the responses inside it, each latency from its own request's sending (one
+-- connection per thread), so warm-up and measurement share one set of connections.
+
+local ffi = require("ffi")
+ffi.cdef([[
+  typedef struct { long tv_sec; long tv_nsec; } bench_timespec;
+  int clock_gettime(int clock, bench_timespec *now);
+]])
+local timespec = ffi.new("bench_timespec")
+local function monotonic()
+  ffi.C.clock_gettime(1, timespec) -- CLOCK_MONOTONIC
+  return tonumber(timespec.tv_sec) + tonumber(timespec.tv_nsec) / 1e9
+end
+local window_start = tonumber(os.getenv("BENCH_START") or "0")
+local window_end = tonumber(os.getenv("BENCH_END") or "1e18")
+local sent_at = 0
+
 local threads = {}
 local counter = 0
 
@@ -31,6 +50,7 @@ body_bytes = 0
 responses = 0
 writes = {}
 sent_writes = {}
+latencies = {} -- milliseconds, responses inside the window
 local run = os.getenv("BENCH_RUN") or "r"
 local kind = os.getenv("BENCH_KIND") or "k"
 local nonce = os.getenv("BENCH_NONCE") or "000-000000000000" -- 3 + 12 hex digits, one per wrk run
@@ -89,10 +109,15 @@ function request()
   if #cookies > 0 then
     headers["Cookie"] = table.concat(cookies, "; ")
   end
+  sent_at = monotonic()
   return wrk.format(method, path, headers, body)
 end
 
 function response(status, headers, body)
+  local now = monotonic()
+  if now >= window_start and now < window_end then
+    table.insert(latencies, string.format("%.3f", (now - sent_at) * 1000))
+  end
   responses = responses + 1
   statuses[status] = (statuses[status] or 0) + 1
   body_bytes = body_bytes + #body
@@ -118,6 +143,9 @@ function done(summary, latency, requests)
     end
     for _, line in ipairs(thread:get("writes")) do
       lines:write("A ", line, "\n")
+    end
+    for _, ms in ipairs(thread:get("latencies")) do
+      lines:write("L ", ms, "\n")
     end
   end
   lines:close()
