@@ -187,8 +187,8 @@ class Report:
             bad = {s: n for s, n in row["statuses"].items() if not 200 <= int(s) < 400}
             if bad:
                 problems.append(f"{name}: statuses outside 2xx/3xx: {bad}")
-            if not sum(row["n"]):
-                problems.append(f"{name}: no request completed")
+            if not sum(row["statuses"].values()):
+                problems.append(f"{name}: no response at all")
         for run in self.runs:
             if not run["rss_kib"]:
                 problems.append("no gunicorn worker found in /proc")
