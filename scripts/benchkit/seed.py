@@ -14,7 +14,8 @@ The first group's passages are laid out for the measured pages:
     position 3   50 comments ("passage, 50 comments")
     position 4   no comments ("passage, 0 comments")
     position 5   one comment (single-comment actions at 1 comment)
-    others       an even share of what is left; posting goes to these
+    others       an even share of what is left; posting goes to these, and the first
+                 group's questions are on these only
 """
 
 import random
@@ -201,8 +202,12 @@ def seed(size: Size, seed_value: int = 13) -> dict:
         question_ids = Ids(Question)
         questions = []
         for group in groups:
+            # In the first group, none on the measured passages: their pages differ by
+            # the size of the discussion alone.
+            free = positions if group != groups[0] else [p for p in positions if p not in MEASURED]
             for n in range(QUESTIONS_PER_GROUP):
-                first = positions[n % len(positions)]
+                first = free[n % len(free)]
+                last = min(first + n % 2, positions[-1]) if group != groups[0] else first
                 source = (
                     f"Question {n + 1}: what does the passage say about the {rng.choice(WORDS)}?"
                 )
@@ -211,7 +216,7 @@ def seed(size: Size, seed_value: int = 13) -> dict:
                         id=question_ids.next(),
                         group=group,
                         first_position=first,
-                        last_position=min(first + n % 2, positions[-1]),
+                        last_position=last,
                         body=source,
                         body_html=render_markdown(source),
                         order=n,
