@@ -47,6 +47,7 @@ from loadtest import Harness, SetupError, app_env, wait_until_serving
 ROOT = Path(__file__).resolve().parent.parent
 KIT = Path(__file__).resolve().parent / "benchkit"
 FLOOR_PATH = "/static/bench/passage-50.html"
+MIN_RESPONSES = 8  # fewer in the window: measured again over a longer one
 WRITE_LABELS = {
     "post": "post a comment",
     "reply": "reply in a 30-deep thread (5,000-comment passage)",
@@ -334,10 +335,23 @@ def run(args, harness: Harness, stamp: str) -> int:
             measured = driver.run(
                 name, files[name], args.seconds, number, kinds[name], warmup=args.warmup
             )
+            earlier_writes = measured["writes"]
+            if measured["requests"] < MIN_RESPONSES:
+                # Too slow for the window (the 5,000-comment page): measure again, longer,
+                # after a warm-up long enough for the first answers to come back.
+                longer = max(args.seconds * 4, 20)
+                step(
+                    f"    {name}: {measured['requests']} answers in the window; again over {longer:.0f} s"
+                )
+                measured = driver.run(
+                    name, files[name], longer, number, kinds[name], warmup=max(args.warmup, 5)
+                )
+                measured["window_s"] = longer
+                earlier_writes = earlier_writes + measured["writes"]
             measured["floor_before"] = floors[-1]["rps"]
             results[name] = measured
             if name in all_writes:
-                all_writes[name] += measured["writes"]
+                all_writes[name] += earlier_writes
             if name in plan["reads"] or name in all_writes:
                 statuses = ", ".join(f"{k}: {v}" for k, v in sorted(measured["statuses"].items()))
                 print(

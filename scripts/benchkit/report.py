@@ -92,6 +92,7 @@ class Report:
                 "statuses": _merge([r["statuses"] for r in per_run]),
                 "errors": _merge([r["errors"] for r in per_run]),
                 "drain_s": max(r["drain_s"] for r in per_run),
+                "window_s": max(r.get("window_s", self.args.seconds) for r in per_run),
                 "queries": self.inprocess.get(name, {}).get("queries"),
                 "inprocess_ms": self.inprocess.get(name, {}).get("ms"),
             }
@@ -235,8 +236,11 @@ class Report:
             row = rows[name]
             rps = " / ".join(f"{r:.1f}" for r in row["rps"])
             ratio = " / ".join(f"{r:.1%}" for r in row["ratio"])
+            longer = (
+                f" ({row['window_s']:.0f} s window)" if row["window_s"] > self.args.seconds else ""
+            )
             lines.append(
-                f"| {self.labels.get(name, name)} | {rps} | {ratio} | {row['p50_ms']:.0f} ms"
+                f"| {self.labels.get(name, name)}{longer} | {rps} | {ratio} | {row['p50_ms']:.0f} ms"
                 f" | {row['p99_ms']:.0f} ms | {sum(row['n'])} | {_kb(row['bytes'])}"
                 f" | {row['queries']} | {row['inprocess_ms']} ms |"
             )
