@@ -110,6 +110,15 @@ class Report:
             if ratio is not None:
                 found.append((name, f">= {share:.0%} of the floor", f"{ratio:.1%}", ratio >= share))
         fifty, big = mean("passage, 50 comments", "rps"), mean("passage, 5,000 comments", "rps")
+        if fifty and big == 0:
+            found.append(
+                (
+                    "passage, 5,000 comments",
+                    f"costs <= {BIG_OVER_FIFTY}x the 50-comment page",
+                    "no answer inside the window",
+                    False,
+                )
+            )
         if fifty and big:
             cost = fifty / big
             found.append(
@@ -147,6 +156,11 @@ class Report:
         for name in PAGES:
             if name in rows:
                 p99 = rows[name]["p99_ms"]
+                if not sum(rows[name]["n"]):
+                    found.append(
+                        (name, f"p99 < {P99_LIMIT_MS} ms", "no answer inside the window", False)
+                    )
+                    continue
                 found.append(
                     (name, f"p99 < {P99_LIMIT_MS} ms", f"{p99:.0f} ms", p99 < P99_LIMIT_MS)
                 )
