@@ -47,7 +47,6 @@ from loadtest import Harness, SetupError, app_env, wait_until_serving
 ROOT = Path(__file__).resolve().parent.parent
 KIT = Path(__file__).resolve().parent / "benchkit"
 FLOOR_PATH = "/static/bench/passage-50.html"
-MIN_RESPONSES = 8  # fewer in the window: measured again over a longer one
 WRITE_LABELS = {
     "post": "post a comment",
     "reply": "reply in a 30-deep thread (5,000-comment passage)",
@@ -71,6 +70,12 @@ def parse_args(argv=None):
     parser.add_argument("--small", action="store_true", help="a small data set (smoke test)")
     parser.add_argument("--profile", action="store_true", help="pyinstrument and EXPLAIN too")
     parser.add_argument("--out", type=Path, default=ROOT / "var" / "bench")
+    parser.add_argument(
+        "--min-answers",
+        type=int,
+        default=8,
+        help="fewer answers than this in the window: measured again over a longer one",
+    )
     parser.add_argument("--only", help="request names separated by ; (for trying things)")
     return parser.parse_args(argv)
 
@@ -336,7 +341,7 @@ def run(args, harness: Harness, stamp: str) -> int:
                 name, files[name], args.seconds, number, kinds[name], warmup=args.warmup
             )
             earlier_writes = measured["writes"]
-            if measured["requests"] < MIN_RESPONSES:
+            if measured["requests"] < args.min_answers:
                 # Too slow for the window (the 5,000-comment page): measure again, longer,
                 # after a warm-up long enough for the first answers to come back.
                 longer = max(args.seconds * 4, 20)

@@ -21,7 +21,8 @@ def test_bench_harness_short_run_answers_and_loses_nothing(tmp_path):
     command = [
         sys.executable,
         str(ROOT / "scripts" / "bench.py"),
-        *("--small", "--seconds", "1", "--warmup", "0", "--runs", "1", "--out", str(tmp_path)),
+        *("--small", "--seconds", "1", "--warmup", "0", "--runs", "1", "--min-answers", "0"),
+        *("--out", str(tmp_path)),
     ]
     run = subprocess.run(  # noqa: S603 - our own script
         command, cwd=ROOT, capture_output=True, text=True, timeout=400, check=False
