@@ -20,7 +20,8 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3 python; do \
 # when the tests run, after scripts/ensure-system may have installed it (Ubuntu names it
 # chromium-browser), and is passed to pytest alone: the script reads a CHROMIUM you set.
 NEEDS := venv
-test: NEEDS += chromium
+test: NEEDS += chromium wrk
+bench: NEEDS += wrk
 CHROMIUM ?= $(firstword $(wildcard /usr/bin/chromium /usr/bin/chromium-browser) /usr/bin/chromium)
 
 .PHONY: run test faults bench loadtest lint fmt check-python system clean
@@ -53,8 +54,16 @@ LOAD_SECONDS ?= 60
 loadtest: system $(DEV_STAMP)
 	$(PY) scripts/loadtest.py --members $(MEMBERS) --seconds $(LOAD_SECONDS) --servers 2 --fault $(FAULT)
 
-bench: $(DEV_STAMP)
+# The in-process timings (pytest -m bench), then the app served as in production (gunicorn,
+# 2 sync workers, production settings) on the issue's data set, driven by wrk at 32
+# connections beside the static-file floor; the report goes to stdout and var/bench/.
+# BENCH_SECONDS per request (after a 1 s warm-up), two runs; PROFILE=1 adds pyinstrument
+# profiles and EXPLAIN ANALYZE of the slowest queries (var/bench/profile-*/).
+BENCH_SECONDS ?= 4
+PROFILE ?=
+bench: system $(DEV_STAMP)
 	$(PY) -m pytest -m bench -q
+	$(PY) scripts/bench.py --seconds $(BENCH_SECONDS) $(if $(PROFILE),--profile)
 
 lint: $(DEV_STAMP)
 	$(PY) -m ruff check .

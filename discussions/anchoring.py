@@ -230,20 +230,32 @@ def reanchor(body: str, *, exact: str, prefix: str, suffix: str, start: int | No
 
 def highlight(body: str, anchors: list[tuple[int, int, int]]) -> SafeString:
     """The passage body as HTML with each anchored range wrapped in a <mark> that
-    links to its comment. `anchors` are (start, end, comment_id); overlaps are
-    split into segments linking to the earliest comment covering them."""
+    links to its comment. `anchors` are (start, end, comment_id); where ranges overlap,
+    a segment links to the innermost comment covering it (the one starting last, then
+    ending first), so a phrase quoted inside another stays reachable. A comment whose
+    words are all covered by others' links (the same words quoted twice) gets its own
+    small link at the start of its range, whose name says so: every highlight leads to
+    its comment. Those links add no text, so offsets in the passage stay as they are."""
     if not anchors:
         return escape(body)
+    by_id = {cid: (s, e) for (s, e, cid) in anchors}
+
+    def innermost(covering: list[int]) -> int:
+        return min(covering, key=lambda cid: (-by_id[cid][0], by_id[cid][1], cid))
+
     boundaries = sorted({0, len(body), *(a[0] for a in anchors), *(a[1] for a in anchors)})
+    segments = []
+    for seg_start, seg_end in zip(boundaries, boundaries[1:], strict=False):
+        covering = sorted(cid for (s, e, cid) in anchors if s <= seg_start and seg_end <= e)
+        segments.append((seg_start, seg_end, covering, innermost(covering) if covering else None))
+    linked = {target for *_, target in segments if target is not None}
     first_segment_seen: set[int] = set()
     parts = []
-    for seg_start, seg_end in zip(boundaries, boundaries[1:], strict=False):
+    for seg_start, seg_end, covering, comment_id in segments:
         segment = body[seg_start:seg_end]
-        covering = [cid for (s, e, cid) in anchors if s <= seg_start and seg_end <= e]
         if not covering:
             parts.append(escape(segment))
             continue
-        comment_id = min(covering)
         new_ids = [cid for cid in covering if cid not in first_segment_seen]
         first_segment_seen.update(new_ids)
         # The first segment of each comment's range carries its id, for "back to the phrase".
@@ -253,12 +265,20 @@ def highlight(body: str, anchors: list[tuple[int, int, int]]) -> SafeString:
         inner = format_html('<a href="#comment-{}" class="quote-link">{}</a>', comment_id, segment)
         for target in extra_targets:
             inner = format_html('<span id="{}"></span>{}', target, inner)
+        for other in new_ids:
+            if other not in linked:
+                inner = format_html(
+                    '{}<a href="#comment-{}" class="quote-link quote-more" '
+                    'aria-label="Another comment on these words"></a>',
+                    inner,
+                    other,
+                )
         if element_id:
             parts.append(
                 format_html(
                     '<mark id="{}" data-comments="{}">{}</mark>',
                     element_id,
-                    " ".join(map(str, sorted(covering))),
+                    " ".join(map(str, covering)),
                     inner,
                 )
             )
@@ -266,7 +286,7 @@ def highlight(body: str, anchors: list[tuple[int, int, int]]) -> SafeString:
             parts.append(
                 format_html(
                     '<mark data-comments="{}">{}</mark>',
-                    " ".join(map(str, sorted(covering))),
+                    " ".join(map(str, covering)),
                     inner,
                 )
             )

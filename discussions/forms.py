@@ -9,6 +9,7 @@ from discussions.models import (
     Comment,
     Question,
 )
+from groups.forms import TimeZoneField
 from groups.models import Meeting
 from reading.forms import PassageRangeFormMixin
 from sectstudy.dates import DATETIME_LOCAL, BoundedDateTimeField
@@ -55,7 +56,7 @@ class CommentForm(SubmissionIdMixin, forms.Form):
         label="Quote from the passage (optional)",
         required=False,
         max_length=QUOTE_MAX_LENGTH,
-        help_text="Select words in the passage and choose “Comment on selection”, or paste them here.",
+        help_text="Select words in the passage and choose “Comment”, or paste them here.",
     )
     quote_start = forms.IntegerField(
         required=False,
@@ -114,12 +115,17 @@ class ToggleForm(forms.Form):
 
 
 class NotificationPreferenceForm(forms.Form):
+    time_zone = TimeZoneField()
     email_replies = forms.BooleanField(
         required=False, label="Email me when someone replies to my comments"
     )
     email_questions = forms.BooleanField(
         required=False,
         label="Email me when a question is assigned to my group and a day before it is due",
+    )
+    email_meetings = forms.BooleanField(
+        required=False,
+        label="Email me a day before a meeting, with the passages I have not read yet",
     )
 
 

@@ -1,7 +1,12 @@
+import html
+
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils.html import strip_tags
 from django.utils.safestring import mark_safe
 
 from groups import permissions
@@ -52,11 +57,18 @@ class Question(PassageRange):
     created_at = models.DateTimeField(auto_now_add=True)
     due_reminder_sent_at = models.DateTimeField(null=True, blank=True)
     submission_id = models.UUIDField(null=True, blank=True, editable=False)
+    # For search: English stems of the body, kept by PostgreSQL (GIN-indexed).
+    search_vector = models.GeneratedField(
+        expression=SearchVector("body", config="english"),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
 
     objects = QuestionQuerySet.as_manager()
 
     class Meta:
         ordering = ["first_position", "order", "pk"]
+        indexes = [GinIndex(fields=["search_vector"], name="question_search_vector")]
         constraints = [
             *PassageRange.Meta.constraints,
             models.CheckConstraint(
@@ -129,6 +141,13 @@ class CommentQuerySet(models.QuerySet):
         )
 
 
+class CommentManager(models.Manager.from_queryset(CommentQuerySet)):
+    def get_queryset(self):
+        # The search vector serves queries (search.selectors) and is never read back:
+        # a passage's thousand comments are not fetched with a tsvector each.
+        return super().get_queryset().defer("search_vector")
+
+
 class Comment(models.Model):
     """A piece of writing in a group's discussion of a passage.
 
@@ -189,12 +208,21 @@ class Comment(models.Model):
     # The one-time id of the form that posted it: a double submit or a retry of the
     # same form finds this comment instead of making a second one.
     submission_id = models.UUIDField(null=True, blank=True, editable=False)
+    # For search: English stems of the body, kept by PostgreSQL (GIN-indexed).
+    search_vector = models.GeneratedField(
+        expression=SearchVector("body", config="english"),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
 
-    objects = CommentQuerySet.as_manager()
+    objects = CommentManager()
 
     class Meta:
         ordering = ["created_at", "pk"]
-        indexes = [models.Index(fields=["group", "passage", "created_at"])]
+        indexes = [
+            models.Index(fields=["group", "passage", "created_at"]),
+            GinIndex(fields=["search_vector"], name="comment_search_vector"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(parent__isnull=True, root__isnull=True)
@@ -241,6 +269,11 @@ class Comment(models.Model):
         return reverse(
             "comment_thread", kwargs={"group_slug": self.group.slug, "comment_pk": self.pk}
         )
+
+    @property
+    def plain_body(self) -> str:
+        """The comment as plain text (Markdown rendered, tags dropped), for excerpts."""
+        return html.unescape(strip_tags(self.body_html))
 
     @property
     def body_markup(self):
@@ -413,6 +446,10 @@ class NotificationPreference(models.Model):
     email_questions = models.BooleanField(
         default=True,
         verbose_name="Email me when a question is assigned and a day before it is due",
+    )
+    email_meetings = models.BooleanField(
+        default=True,
+        verbose_name="Email me a day before a meeting, with the passages I have not read yet",
     )
 
     def __str__(self):

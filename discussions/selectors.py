@@ -31,8 +31,8 @@ from discussions.models import (
     Question,
 )
 from groups import permissions
-from groups.models import Meeting, Membership
-from reading.models import Passage
+from groups.models import Meeting, Membership, ReaderSettings
+from reading.models import Passage, ReadingProgress
 
 THREADS_PER_PAGE = 20
 REPLIES_SHOWN = 5
@@ -657,8 +657,11 @@ def _meeting_questions_queryset(meeting: Meeting):
     )
 
 
-def meeting_questions(*, membership: Membership, meeting: Meeting) -> list[MeetingQuestion]:
-    """Questions set for the meeting or on its passages, each with its highlighted answers."""
+def meeting_questions(
+    *, membership: Membership, meeting: Meeting, printable: bool = False
+) -> list[MeetingQuestion]:
+    """Questions set for the meeting or on its passages, each with its highlighted answers
+    (for the printed handout, `printable`, never hidden ones: as its threads)."""
     questions = list(
         _questions_with_answer_state(
             _meeting_questions_queryset(meeting), membership.user
@@ -676,6 +679,8 @@ def meeting_questions(*, membership: Membership, meeting: Meeting) -> list[Meeti
             .select_related("author")
             .order_by("highlighted_at", "pk")
         )
+        if printable:
+            answers = answers.filter(hidden_at__isnull=True)
         for answer in answers:
             highlighted[answer.question_id].append(answer)
     return [
@@ -918,3 +923,49 @@ def my_recent_comments(*, user, limit: int = 10) -> list[MyComment]:
         ):
             replies[reply.parent_id].append(reply)
     return [MyComment(comment=c, replies=replies[c.pk]) for c in mine]
+
+
+@dataclass(frozen=True)
+class ReminderRecipient:
+    """A member to remind of a meeting, with the meeting's passages they have not read."""
+
+    user: object
+    unread: list[Passage]
+    time_zone: str  # the reader's, "" for the site's
+
+
+def meeting_reminder_recipients(
+    *, meeting: Meeting, user_ids: list[int]
+) -> list[ReminderRecipient]:
+    """Those of `user_ids` still in the meeting's group, with an email address, who want
+    meeting reminders; two queries however many members."""
+    opted_out = NotificationPreference.objects.filter(user=OuterRef("user"), email_meetings=False)
+    reader_zone = ReaderSettings.objects.filter(user=OuterRef("user")).values("time_zone")[:1]
+    members = list(
+        Membership.objects.filter(group_id=meeting.group_id, user_id__in=user_ids)
+        .exclude(user__email="")
+        .exclude(Exists(opted_out))
+        .select_related("user")
+        .annotate(time_zone=Subquery(reader_zone))
+        .order_by("user_id")
+    )
+    passages = list(
+        Passage.objects.filter(
+            text_id=meeting.group.text_id,
+            position__gte=meeting.first_position,
+            position__lte=meeting.last_position,
+        ).order_by("position")
+    )
+    read = set(
+        ReadingProgress.objects.filter(
+            reader_id__in=[m.user_id for m in members], passage__in=passages
+        ).values_list("reader_id", "passage_id")
+    )
+    return [
+        ReminderRecipient(
+            user=member.user,
+            unread=[p for p in passages if (member.user_id, p.pk) not in read],
+            time_zone=member.time_zone or "",
+        )
+        for member in members
+    ]

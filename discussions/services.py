@@ -6,11 +6,12 @@ Emails are enqueued as Django tasks only after the transaction commits.
 import re
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import timedelta
 from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -27,7 +28,7 @@ from discussions.models import (
     PassageVisit,
     Question,
 )
-from discussions.tasks import send_question_emails, send_reply_email
+from discussions.tasks import send_meeting_reminders, send_question_emails, send_reply_email
 from groups import permissions
 from groups.models import Meeting, Membership, StudyGroup
 from groups.selectors import membership_of, membership_of_user_id
@@ -435,11 +436,24 @@ def notifications_mark_read(*, user, notification_ids=None) -> int:
     return notifications.update(read_at=timezone.now())
 
 
+def notification_open(*, user, notification: Notification) -> None:
+    """The reader opened a notification: it is read. Idempotent (the first opening's
+    time stays), and only the recipient's own notification changes."""
+    Notification.objects.filter(pk=notification.pk, recipient=user).unread().update(
+        read_at=timezone.now()
+    )
+
+
 def preference_update(
-    *, user, email_replies: bool, email_questions: bool = True
+    *, user, email_replies: bool, email_questions: bool = True, email_meetings: bool = True
 ) -> NotificationPreference:
     preference, _ = NotificationPreference.objects.update_or_create(
-        user=user, defaults={"email_replies": email_replies, "email_questions": email_questions}
+        user=user,
+        defaults={
+            "email_replies": email_replies,
+            "email_questions": email_questions,
+            "email_meetings": email_meetings,
+        },
     )
     return preference
 
@@ -622,7 +636,6 @@ def question_due_reminders(*, now=None) -> int:
 
     Run periodically (`manage.py send_due_reminders`); each question is reminded once.
     """
-    from datetime import timedelta
 
     now = now or timezone.now()
     horizon = now + timedelta(days=1)
@@ -654,6 +667,61 @@ def question_due_reminders(*, now=None) -> int:
             locked.due_reminder_sent_at = now
             locked.save(update_fields=["due_reminder_sent_at"])
     return sent
+
+
+def meeting_notes_save(*, facilitator, meeting: Meeting, notes: str) -> Meeting:
+    """A facilitator's notes from a meeting, in Markdown, rendered once here."""
+    permissions.require(permissions.may_manage_group, membership_of(facilitator, meeting.group_id))
+    meeting.notes = notes
+    meeting.notes_html = render_markdown(notes) if notes.strip() else ""
+    meeting.full_clean()
+    meeting.save(update_fields=["notes", "notes_html", "updated_at"])
+    return meeting
+
+
+def meeting_reminders(*, now=None) -> int:
+    """A day before each meeting, remind its group's members by email, each with the
+    passages they have not read. Once per start time: a meeting moved later is
+    reminded again for its new time. Returns how many meetings were reminded."""
+    now = now or timezone.now()
+    due = (
+        Meeting.objects.scheduled()
+        .filter(
+            starts_at__gt=now,
+            starts_at__lte=now + timedelta(days=1),
+            group__notebook_owner__isnull=True,
+        )
+        .exclude(reminder_sent_for=F("starts_at"))
+    )
+    reminded = 0
+    for meeting in due:
+        with transaction.atomic():
+            locked = (
+                Meeting.objects.select_for_update(skip_locked=True)
+                .filter(pk=meeting.pk, cancelled_at__isnull=True)
+                .exclude(reminder_sent_for=F("starts_at"))
+                .first()
+            )
+            if locked is None:
+                continue  # another run has it
+            locked.reminder_sent_for = locked.starts_at
+            # Not updated_at: calendars need not fetch the meeting again for this.
+            locked.save(update_fields=["reminder_sent_for"])
+            recipient_ids = list(
+                Membership.objects.filter(group_id=locked.group_id).values_list(
+                    "user_id", flat=True
+                )
+            )
+            if not _emails_muted.get():
+                transaction.on_commit(
+                    partial(
+                        send_meeting_reminders.enqueue,
+                        meeting_id=locked.pk,
+                        recipient_ids=recipient_ids,
+                    )
+                )
+            reminded += 1
+    return reminded
 
 
 @transaction.atomic

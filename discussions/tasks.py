@@ -24,13 +24,16 @@ from django.utils import timezone
 from discussions.models import Comment, Notification
 from discussions.selectors import (
     may_read,
+    meeting_reminder_recipients,
     question_notification_ids,
     reply_notification_id,
     user_by_id,
     wants_question_email,
     wants_reply_email,
 )
+from groups.models import Meeting
 from groups.selectors import membership_of_user_id
+from groups.timezones import reader_zone
 
 logger = logging.getLogger(__name__)
 
@@ -188,6 +191,48 @@ def send_question_emails(
         logger.warning("Question email %s failed for %s (attempt %s)", question_id, failed, attempt)
         if not retry_later(
             send_question_emails, attempt, question_id=question_id, kind=kind, recipient_ids=failed
+        ):
+            raise error  # the last attempt: the task fails, with the (last) error
+    return sent
+
+
+@task
+def send_meeting_reminders(*, meeting_id: int, recipient_ids: list[int], attempt: int = 1) -> int:
+    """Email members a day before a meeting, each with the passages they have not read."""
+    meeting = Meeting.objects.select_related("group__text").filter(pk=meeting_id).first()
+    if meeting is None or meeting.is_cancelled or meeting.reminder_sent_for != meeting.starts_at:
+        return 0  # cancelled or moved since: the new time gets its own reminder
+    recipients = meeting_reminder_recipients(meeting=meeting, user_ids=recipient_ids)
+    sent, failed, error = 0, [], None
+    for recipient in recipients:
+        context = {
+            "meeting": meeting,
+            "recipient": recipient,
+            "unread": recipient.unread,
+            "url": f"{settings.SITE_URL}{meeting.get_absolute_url()}",
+            "site_url": settings.SITE_URL,
+            "settings_url": settings_url(),
+        }
+        with timezone.override(reader_zone(recipient.time_zone)):
+            message = render_to_string("discussions/email/meeting.txt", context)
+        try:
+            send_mail(
+                subject=f"Tomorrow in {meeting.group.name}: read {meeting.passage_range_label}",
+                message=message,
+                from_email=None,
+                recipient_list=[recipient.user.email],
+            )
+        except SEND_ERRORS as send_error:
+            failed.append(recipient.user.pk)
+            error = send_error
+            continue
+        sent += 1
+    if failed:
+        logger.warning(
+            "Meeting reminder %s failed for %s (attempt %s)", meeting_id, failed, attempt
+        )
+        if not retry_later(
+            send_meeting_reminders, attempt, meeting_id=meeting_id, recipient_ids=failed
         ):
             raise error  # the last attempt: the task fails, with the (last) error
     return sent

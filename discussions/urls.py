@@ -68,6 +68,11 @@ urlpatterns = [
     path("notifications/", notifications.notification_list, name="notification_list"),
     path("notifications/read/", notifications.notifications_read, name="notifications_read"),
     path(
+        "notifications/<int:notification_pk>/",
+        notifications.notification_open,
+        name="notification_open",
+    ),
+    path(
         "settings/notifications/", notifications.notification_settings, name="notification_settings"
     ),
 ]

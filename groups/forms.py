@@ -3,9 +3,21 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 from django.utils import timezone
 
+from groups import timezones
 from groups.models import Meeting, Membership, StudyGroup
 from reading.forms import PassageRangeFormMixin
 from sectstudy.dates import DATETIME_LOCAL, BoundedDateTimeField
+
+
+class TimeZoneField(forms.ChoiceField):
+    """An IANA time zone, or "" for the site's; the page proposes the browser's."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", "Time zone")
+        kwargs.setdefault(
+            "help_text", "Meeting times and due dates are shown in it. Your browser's is proposed."
+        )
+        super().__init__(choices=timezones.zone_choices, required=False, **kwargs)
 
 
 class SignupForm(UserCreationForm):
@@ -13,6 +25,12 @@ class SignupForm(UserCreationForm):
         required=True,
         help_text="Used only to reset your password and, if you wish, for notifications.",
     )
+    time_zone = TimeZoneField()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A new reader: site.js proposes the browser's zone (later, Settings keeps theirs).
+        self.fields["time_zone"].widget.attrs["data-propose-browser-zone"] = ""
 
     class Meta(UserCreationForm.Meta):
         model = get_user_model()
@@ -96,6 +114,11 @@ class MeetingForm(PassageRangeFormMixin, forms.ModelForm):
         self.instance.group = group
         self.setup_passage_range(group.text)
         self.fields["duration_minutes"].required = False
+        self.fields[
+            "starts_at"
+        ].help_text = (
+            f"In your time zone, {timezone.get_current_timezone_name().replace('_', ' ')}."
+        )
 
     def clean_duration_minutes(self):
         duration = self.cleaned_data.get("duration_minutes")

@@ -6,6 +6,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 
 from reading.models import PassageRange, Text
 from sectstudy.dates import in_range_condition
@@ -172,8 +173,12 @@ class Meeting(PassageRange):
     agenda = models.TextField(max_length=2000, blank=True)
     # Written by a facilitator after the meeting (Markdown); members read them on its page.
     notes = models.TextField(max_length=MEETING_NOTES_MAX_LENGTH, blank=True)
+    # Rendered once from `notes` at write time and sanitized (discussions.markdown).
+    notes_html = models.TextField(blank=True, editable=False)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When members were reminded, a day before (once per start time: moving it resets this).
+    reminder_sent_for = models.DateTimeField(null=True, blank=True, editable=False)
     # Calendar apps take a change only from a later version of the event (SEQUENCE).
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -210,6 +215,12 @@ class Meeting(PassageRange):
     def is_cancelled(self) -> bool:
         return self.cancelled_at is not None
 
+    @property
+    def notes_markup(self):
+        # Sanitized at write time by discussions.markdown.render_markdown
+        # (discussions.services.meeting_notes_save), as comments are.
+        return mark_safe(self.notes_html)  # noqa: S308
+
 
 class CalendarFeed(models.Model):
     """A member's private calendar address: every meeting of their groups, for calendar
@@ -227,3 +238,15 @@ class CalendarFeed(models.Model):
 
     def get_absolute_url(self):
         return reverse("calendar_feed", kwargs={"token": self.token})
+
+
+class ReaderSettings(models.Model):
+    """A reader's own settings that every page uses: their time zone ("" for the site's)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reader_settings"
+    )
+    time_zone = models.CharField(max_length=64, blank=True, default="")
+
+    def __str__(self):
+        return f"Settings of {self.user}"

@@ -86,6 +86,22 @@ def may_see_progress_of_members(membership) -> bool:
     return is_facilitator(membership)
 
 
+@rule
+def may_export_discussion(membership) -> bool:
+    """Download the group's discussion (Markdown, CSV): what the member sees on the
+    pages, under the same rules (hidden comments, answer first). A notebook's owner
+    exports their notes the same way."""
+    return may_view_group(membership)
+
+
+@rule
+def may_export_group(membership) -> bool:
+    """Download the whole group as a JSON backup (everyone's writing, hidden comments,
+    answers under "answer first", members' progress): for facilitators of a shared
+    group, who see all of it on the pages already."""
+    return may_manage_group(membership)
+
+
 # Discussions -----------------------------------------------------------------
 
 

@@ -112,6 +112,8 @@ class MemberRow:
     is_you: bool
     progress: Progress
     ready: bool  # has read every passage of the next meeting (False without one)
+    meeting_read: int = 0  # of the next meeting's passages, how many they have read
+    meeting_total: int = 0  # how many passages the next meeting is about
 
 
 @dataclass(frozen=True)
@@ -160,6 +162,8 @@ def group_page(*, membership: Membership, now: datetime | None = None) -> GroupP
             progress=Progress(read=member.read_count, total=passage_count),
             ready=next_meeting is not None
             and member.meeting_read_count >= next_meeting.passage_count,
+            meeting_read=member.meeting_read_count if next_meeting else 0,
+            meeting_total=next_meeting.passage_count if next_meeting else 0,
         )
         for member in group_members_with_progress(group=group, meeting=next_meeting)
     ]

@@ -16,11 +16,13 @@ from groups.models import (
     CalendarFeed,
     Meeting,
     Membership,
+    ReaderSettings,
     Removal,
     StudyGroup,
     new_invite_token,
 )
 from groups.selectors import invitation_is_valid, membership_of
+from groups.timezones import is_zone
 from reading.models import Text
 
 
@@ -40,6 +42,16 @@ def group_create(*, creator, text: Text, name: str, description: str = "") -> St
 
 NOTEBOOK_NAME = "My notebook"
 NOTEBOOK_DESCRIPTION = "Your private notes on this text. Only you can see them."
+
+
+def reader_time_zone_set(*, user, time_zone: str) -> ReaderSettings:
+    """The reader's time zone: an IANA name such as "Europe/Berlin", or "" for the site's."""
+    if time_zone and not is_zone(time_zone):
+        raise ValidationError({"time_zone": "Choose a time zone from the list."})
+    reader_settings, _ = ReaderSettings.objects.update_or_create(
+        user=user, defaults={"time_zone": time_zone}
+    )
+    return reader_settings
 
 
 def notebooks_ensure(*, readers, texts) -> None:
@@ -200,14 +212,6 @@ def meeting_cancel(*, facilitator, meeting: Meeting) -> Meeting:
     return meeting
 
 
-def meeting_notes_save(*, facilitator, meeting: Meeting, notes: str) -> Meeting:
-    permissions.require(permissions.may_manage_group, membership_of(facilitator, meeting.group_id))
-    meeting.notes = notes
-    meeting.full_clean()
-    meeting.save(update_fields=["notes", "updated_at"])
-    return meeting
-
-
 @transaction.atomic
 def calendar_feed_renew(*, user) -> CalendarFeed:
     """The user's calendar address, new: any address they had stops working."""
@@ -217,3 +221,12 @@ def calendar_feed_renew(*, user) -> CalendarFeed:
 
 def calendar_feed_stop(*, user) -> None:
     CalendarFeed.objects.filter(user=user).delete()
+
+
+def meeting_restore(*, facilitator, meeting: Meeting) -> Meeting:
+    """Undo a cancellation: the meeting is on again, as it was."""
+    permissions.require(permissions.may_manage_group, membership_of(facilitator, meeting.group_id))
+    if meeting.cancelled_at is not None:
+        meeting.cancelled_at = None
+        meeting.save(update_fields=["cancelled_at", "updated_at"])
+    return meeting

@@ -42,5 +42,10 @@ urlpatterns = [
     ),
     path("settings/calendar/", views.calendar_settings, name="calendar_settings"),
     path("calendar/<slug:token>.ics", views.calendar_feed, name="calendar_feed"),
+    path(
+        "groups/<slug:group_slug>/meetings/<int:meeting_pk>/restore/",
+        views.meeting_restore,
+        name="meeting_restore",
+    ),
     path("join/<slug:invite_token>/", views.group_join, name="group_join"),
 ]

@@ -10,7 +10,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import (
+    require_http_methods,
+    require_POST,
+    require_safe,
+)
 
 from groups import calendars, permissions, selectors, services
 from groups.access import membership_or_404, membership_permitted
@@ -31,7 +35,7 @@ from sectstudy.http import HtmxHttpRequest, safe_next, slug_or_none
 
 
 @limited(SIGNUP, subject=by_address)
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def signup(request: HtmxHttpRequest):
     if request.user.is_authenticated:
         return redirect("home")
@@ -40,6 +44,7 @@ def signup(request: HtmxHttpRequest):
         try:
             with transaction.atomic():
                 user = form.save()
+                services.reader_time_zone_set(user=user, time_zone=form.cleaned_data["time_zone"])
         except IntegrityError:
             # Someone signed up with the same name or email a moment ago.
             form.add_error(None, "That username or email address was just taken. Try another.")
@@ -58,7 +63,7 @@ def _next_value(request) -> str:
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def group_create(request: HtmxHttpRequest):
     initial = {}
     if text_slug := slug_or_none(request.GET.get("text")):
@@ -79,7 +84,7 @@ def group_create(request: HtmxHttpRequest):
 
 
 @login_required
-@require_GET
+@require_safe
 def group_detail(request: HtmxHttpRequest, group_slug: str):
     membership = membership_or_404(request, group_slug)
     group = membership.group
@@ -96,7 +101,7 @@ def group_detail(request: HtmxHttpRequest, group_slug: str):
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def group_edit(request: HtmxHttpRequest, group_slug: str):
     membership = membership_permitted(request, group_slug, permissions.may_manage_group)
     group = membership.group
@@ -130,7 +135,7 @@ def invitation_regenerate(request: HtmxHttpRequest, group_slug: str):
     return redirect(membership.group)
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def group_join(request: HtmxHttpRequest, invite_token: str):
     group = StudyGroup.objects.select_related("text").filter(invite_token=invite_token).first()
     if group is None or group.is_notebook:  # a notebook invites nobody
@@ -222,12 +227,15 @@ def group_leave(request: HtmxHttpRequest, group_slug: str):
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def meeting_edit(request: HtmxHttpRequest, group_slug: str, meeting_pk: int | None = None):
     membership = membership_permitted(request, group_slug, permissions.may_manage_group)
     group = membership.group
-    meeting = get_object_or_404(Meeting, pk=meeting_pk, group=group) if meeting_pk else None
-    form = MeetingForm(request.POST or None, instance=meeting, group=group)
+    meeting = (
+        get_object_or_404(Meeting, pk=meeting_pk, group=group) if meeting_pk is not None else None
+    )
+    data = request.POST if request.method == "POST" else None
+    form = MeetingForm(data, instance=meeting, group=group)
     if request.method == "POST" and form.is_valid():
         meeting = services.meeting_save(facilitator=request.user, meeting=form.instance)
         messages.success(request, f"Meeting saved: read {meeting.passage_range_label} by then.")
@@ -248,7 +256,17 @@ def meeting_cancel(request: HtmxHttpRequest, group_slug: str, meeting_pk: int):
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_POST
+def meeting_restore(request: HtmxHttpRequest, group_slug: str, meeting_pk: int):
+    membership = membership_permitted(request, group_slug, permissions.may_manage_group)
+    meeting = get_object_or_404(Meeting, pk=meeting_pk, group=membership.group)
+    services.meeting_restore(facilitator=request.user, meeting=meeting)
+    messages.success(request, "The meeting is on again.")
+    return redirect(membership.group)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def notebook(request: HtmxHttpRequest, text_slug: str):
     """The reader's private notebook for a text, opened at their first unread passage.
 
@@ -290,7 +308,7 @@ def _reset_email(request) -> str:
     return f"email:{request.POST.get('email', '').strip().lower()[:150]}"
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @limited(PASSWORD_RESET, subject=by_address)
 @limited(PASSWORD_RESET, subject=_reset_email)
 def password_reset(request, *args, **kwargs):
@@ -305,7 +323,7 @@ def _calendar_response(content: bytes, filename: str) -> HttpResponse:
 
 
 @login_required
-@require_GET
+@require_safe
 def meeting_calendar(request: HtmxHttpRequest, group_slug: str, meeting_pk: int):
     """One meeting as a calendar file, to add to a calendar app."""
     membership = membership_or_404(request, group_slug)
@@ -320,7 +338,7 @@ def meeting_calendar(request: HtmxHttpRequest, group_slug: str, meeting_pk: int)
     return _calendar_response(content, f"{membership.group.slug}-{meeting.starts_at:%Y-%m-%d}.ics")
 
 
-@require_GET
+@require_safe
 def calendar_feed(request: HtmxHttpRequest, token: str):
     """A member's private calendar feed: its secret address is the only key."""
     feed = get_object_or_404(CalendarFeed.objects.select_related("user"), token=token)
@@ -338,7 +356,7 @@ def calendar_feed(request: HtmxHttpRequest, token: str):
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def calendar_settings(request: HtmxHttpRequest):
     """Turn the member's calendar feed on, give it a new address, or turn it off."""
     if request.method == "POST":

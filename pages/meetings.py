@@ -5,11 +5,11 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from discussions import selectors as discussion_selectors
 from discussions import services as discussion_services
-from groups import permissions, services
+from groups import permissions
 from groups.access import membership_or_404, membership_permitted
 from groups.forms import MeetingNotesForm
 from groups.models import Meeting
@@ -24,7 +24,7 @@ def _meeting_or_404(membership, meeting_pk: int) -> Meeting:
 
 
 @login_required
-@require_GET
+@require_safe
 def meeting_detail(request: HtmxHttpRequest, group_slug: str, meeting_pk: int):
     membership = membership_or_404(request, group_slug)
     meeting = _meeting_or_404(membership, meeting_pk)
@@ -49,7 +49,7 @@ def meeting_notes(request: HtmxHttpRequest, group_slug: str, meeting_pk: int):
     meeting = _meeting_or_404(membership, meeting_pk)
     form = MeetingNotesForm(request.POST, instance=meeting)
     if form.is_valid():
-        services.meeting_notes_save(
+        discussion_services.meeting_notes_save(
             facilitator=request.user, meeting=meeting, notes=form.cleaned_data["notes"]
         )
         messages.success(request, "The notes are saved; members see them on this page.")
@@ -67,7 +67,7 @@ def meeting_notes(request: HtmxHttpRequest, group_slug: str, meeting_pk: int):
 
 
 @login_required
-@require_GET
+@require_safe
 def meeting_handout(request: HtmxHttpRequest, group_slug: str, meeting_pk: int):
     membership = membership_or_404(request, group_slug)
     meeting = _meeting_or_404(membership, meeting_pk)

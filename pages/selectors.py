@@ -2,11 +2,12 @@
 
 from dataclasses import dataclass
 
+from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone
-from django.utils.safestring import mark_safe
 
 from discussions import selectors as discussion_selectors
-from discussions.markdown import render_markdown
+from discussions.models import Comment
 from groups import permissions
 from groups import selectors as group_selectors
 from groups.models import Meeting, Membership, StudyGroup
@@ -154,8 +155,7 @@ def meeting_page(*, membership: Membership, meeting: Meeting) -> MeetingPage:
         questions=discussion_selectors.meeting_questions(membership=membership, meeting=meeting),
         active_threads=active,
         waiting_threads=waiting,
-        # Sanitized by render_markdown (an allowlist), as comments are.
-        notes_html=mark_safe(render_markdown(meeting.notes)) if meeting.notes else "",  # noqa: S308
+        notes_html=meeting.notes_markup,
         may_manage=permissions.may_manage_group(membership),
     )
 
@@ -176,7 +176,9 @@ def handout_page(*, membership: Membership, meeting: Meeting) -> HandoutPage:
         meeting=meeting,
         group=membership.group,
         passages=meeting_passages(meeting),
-        questions=discussion_selectors.meeting_questions(membership=membership, meeting=meeting),
+        questions=discussion_selectors.meeting_questions(
+            membership=membership, meeting=meeting, printable=True
+        ),
         threads=discussion_selectors.handout_threads(membership=membership, meeting=meeting),
         candidates=(
             discussion_selectors.handout_candidates(membership=membership, meeting=meeting)
@@ -184,3 +186,42 @@ def handout_page(*, membership: Membership, meeting: Meeting) -> HandoutPage:
             else []
         ),
     )
+
+
+@dataclass(frozen=True)
+class NotebookNote:
+    """One note of a reader's notebook, with where it is in the text."""
+
+    comment: Comment
+    url: str  # the note beside its passage (or, on a removed passage, its thread)
+
+
+def notebook_notes(*, user, text: Text) -> tuple[StudyGroup | None, list[NotebookNote]]:
+    """The reader's notebook for a text and all its notes in reading order (passage,
+    then where the quote starts, then when written); replies to notes follow their
+    note. Two queries however many notes."""
+    notebook = StudyGroup.objects.filter(notebook_owner=user, text=text).first()
+    if notebook is None:
+        return None, []
+    comments = (
+        Comment.objects.discussion()
+        .filter(group=notebook, deleted_at__isnull=True)
+        .select_related("passage")
+        .order_by(
+            F("passage__position").asc(nulls_last=True),
+            "passage_id",
+            F("quote_start").asc(nulls_last=True),
+            "created_at",
+            "pk",
+        )
+    )
+    notes = []
+    for comment in comments:
+        passage = comment.passage
+        url = (
+            reverse("comment_thread", args=[notebook.slug, comment.thread_root_id])
+            if passage.is_removed
+            else notebook.passage_url(passage.position, f"comment-{comment.pk}")
+        )
+        notes.append(NotebookNote(comment=comment, url=url))
+    return notebook, notes

@@ -8,6 +8,7 @@ urlpatterns = [
     path("groups/<slug:group_slug>/progress/", dashboards.group_progress, name="group_progress"),
     path("texts/<slug:text_slug>/", views.text_detail, name="text_detail"),
     path("texts/<slug:text_slug>/group/", views.group_choose, name="group_choose"),
+    path("texts/<slug:text_slug>/notes/", views.notebook_notes, name="notebook_notes"),
     path("texts/<slug:text_slug>/<int:position>/", views.passage_detail, name="passage_detail"),
     path(
         "texts/<slug:text_slug>/removed/<int:passage_pk>/",

@@ -2,7 +2,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from discussions import services as discussion_services
 from discussions.context import passage_discussion
@@ -17,14 +17,14 @@ from reading.models import Passage, Text
 from sectstudy.http import HtmxHttpRequest, safe_next, slug_or_none
 
 
-@require_GET
+@require_safe
 def home(request: HtmxHttpRequest):
     texts = selectors.texts_with_progress(user=request.user)
     groups = group_selectors.groups_for_user(user=request.user)
     return render(request, "pages/home.html", {"texts": texts, "groups": groups})
 
 
-@require_GET
+@require_safe
 def text_detail(request: HtmxHttpRequest, text_slug: str):
     text = get_object_or_404(Text, slug=text_slug)
     progress = selectors.text_progress(user=request.user, text=text)
@@ -93,13 +93,21 @@ def _wanted_group(request, text: Text) -> str | None:
     return slug_or_none(request.GET.get("group")) or request.session.get(_group_session_key(text))
 
 
-@require_GET
+@require_safe
 def passage_detail(request: HtmxHttpRequest, text_slug: str, position: int):
     passage = _passage_or_404(text_slug, position)
     choices = page_selectors.group_choices(user=request.user, text=passage.text)
     membership = page_selectors.selected_membership(
         choices=choices, wanted_slug=_wanted_group(request, passage.text)
     )
+    if request.htmx and membership is not None and request.GET.get("part") == "passage-text":
+        # The highlights alone, after others' quotes arrived live: no visit is recorded.
+        thread = passage_thread(membership=membership, passage=passage)
+        return render(
+            request,
+            "pages/passage_detail.html#passage-text",
+            {"passage": passage, "passage_html": highlighted_body(passage, thread)},
+        )
     page = page_selectors.passage_page(
         user=request.user,
         passage=passage,
@@ -124,6 +132,17 @@ def passage_detail(request: HtmxHttpRequest, text_slug: str, position: int):
     return render(request, "pages/passage_detail.html", context)
 
 
+@login_required
+@require_safe
+def notebook_notes(request: HtmxHttpRequest, text_slug: str):
+    """All my notes on a text, in reading order, each with its quote and passage."""
+    text = get_object_or_404(Text, slug=text_slug)
+    notebook, notes = page_selectors.notebook_notes(user=request.user, text=text)
+    return render(
+        request, "pages/notebook.html", {"text": text, "notebook": notebook, "notes": notes}
+    )
+
+
 @require_POST
 def progress_update(request: HtmxHttpRequest, text_slug: str, position: int):
     passage = _passage_or_404(text_slug, position)
@@ -146,7 +165,7 @@ def progress_update(request: HtmxHttpRequest, text_slug: str, position: int):
     return redirect(safe_next(request, passage.get_absolute_url()))
 
 
-@require_GET
+@require_safe
 def removed_passage_detail(request: HtmxHttpRequest, text_slug: str, passage_pk: int):
     """A passage a revision took out of the text, with its wording and the selected
     group's threads: its discussion is kept, never deleted."""

@@ -2,6 +2,8 @@ import re
 
 from django.apps import apps
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
 from django.db.models import Count, Exists, OuterRef, Q
 from django.urls import reverse
@@ -67,6 +69,13 @@ class Passage(models.Model):
     body = models.TextField()
     word_count = models.PositiveIntegerField()
     removed_at = models.DateTimeField(null=True, blank=True)
+    # For search: English stems of the body, kept by PostgreSQL (GIN-indexed below,
+    # with a trigram index on the body for misspelt words).
+    search_vector = models.GeneratedField(
+        expression=SearchVector("body", config="english"),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
 
     # `objects` (the default, so also `text.passages`) has the passages in the text;
     # `everything` also those a revision removed. `comment.passage` finds either.
@@ -76,6 +85,10 @@ class Passage(models.Model):
     class Meta:
         ordering = ["text", "position"]
         base_manager_name = "everything"
+        indexes = [
+            GinIndex(fields=["search_vector"], name="passage_search_vector"),
+            GinIndex(fields=["body"], opclasses=["gin_trgm_ops"], name="passage_body_trigram"),
+        ]
         constraints = [
             # Deferred, so that a revision can renumber passages in one UPDATE after another.
             models.UniqueConstraint(

@@ -15,6 +15,8 @@ urlpatterns = [
     path("", include("reading.urls")),
     path("", include("groups.urls")),
     path("", include("discussions.urls")),
+    path("", include("exports.urls")),
+    path("", include("search.urls")),
     path("admin/", admin.site.urls),
     path("healthz", views.healthz, name="healthz"),
 ]

@@ -6,7 +6,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError, connectio
 from django.http import HttpResponseServerError, JsonResponse
 from django.template.loader import render_to_string
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 DATABASE_DOWN = (OperationalError, InterfaceError)
 RETRY_AFTER_SECONDS = 5
@@ -24,7 +24,7 @@ def server_error(request):
 
 
 @never_cache
-@require_GET
+@require_safe
 def healthz(request):
     """For a load balancer: can this server reach the database and the task queue?"""
     checks = {"database": "ok", "task_queue": "ok"}

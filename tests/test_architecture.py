@@ -2,7 +2,7 @@
 
 Apps by domain, each above the ones it uses:
 
-    sectstudy base (db, http, dates...) <- reading <- groups <- discussions <- pages
+    sectstudy base (db, http, dates...) <- reading <- groups <- discussions <- exports <- pages
                                         <- sectstudy top (settings, urls, views, wsgi, asgi)
 
 The import graph is read with `ast` from every module of the project (migrations
@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ("reading", "groups", "discussions", "pages")
+APPS = ("reading", "groups", "discussions", "search", "exports", "pages")
 PROJECT = "sectstudy"
 # The project package's entry points and its own views, which may import anything
 # and which no app imports; the rest of it (db, http, dates...) are base utilities,

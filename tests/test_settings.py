@@ -179,3 +179,13 @@ def test_env_list_reads_value(monkeypatch, value, expected):
         monkeypatch.setenv("SECTSTUDY_TEST_LIST", value)
 
     assert env_list("SECTSTUDY_TEST_LIST", ["default.example"]) == expected
+
+
+def test_pages_are_sent_compressed_to_browsers_that_accept_it(client, essay):
+    plain = client.get("/texts/anatomy-of-the-sect/1/")
+    compressed = client.get("/texts/anatomy-of-the-sect/1/", headers={"accept-encoding": "gzip"})
+
+    assert "Content-Encoding" not in plain
+    assert compressed["Content-Encoding"] == "gzip"
+    assert len(compressed.content) < len(plain.content) / 2
+    assert "Accept-Encoding" in compressed["Vary"]

@@ -8,7 +8,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.cache import patch_cache_control
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import (
+    require_GET,
+    require_http_methods,
+    require_POST,
+    require_safe,
+)
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget, trigger_client_event
 
 from discussions import selectors, services
@@ -63,7 +68,11 @@ def comment_create(request: HtmxHttpRequest, group_slug: str, position: int):
         else:
             if request.htmx:
                 response = render_comment(
-                    request, membership, comment, "discussions/discussion.html#posted"
+                    request,
+                    membership,
+                    comment,
+                    "discussions/discussion.html#posted",
+                    passage_html=_passage_html_with(comment, membership, passage),
                 )
                 return trigger_client_event(response, "comment-posted")
             messages.success(request, "Your comment is posted.")
@@ -86,6 +95,15 @@ def comment_create(request: HtmxHttpRequest, group_slug: str, position: int):
         {"comment_form": form, "group": membership.group, "passage": passage},
         status=422,
     )
+
+
+def _passage_html_with(comment, membership, passage):
+    """The passage highlighted anew when the posted comment quotes it (else None), so the
+    phrase is marked at once, without a reload."""
+    if not comment.has_quote or comment.parent_id is not None:
+        return None
+    thread = selectors.passage_thread(membership=membership, passage=passage)
+    return selectors.highlighted_body(passage, thread)
 
 
 def _own_comment(request, group_slug: str, comment_pk: int):
@@ -129,7 +147,7 @@ def _render_reply_page(request, membership, parent_pk, form, status=200):
 
 
 @login_required
-@require_GET
+@require_safe
 def comment_reply(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
     membership = membership_or_404(request, group_slug)
     comment = comment_or_404(membership, comment_pk)
@@ -142,7 +160,7 @@ def comment_reply(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
 
 
 @login_required
-@require_GET
+@require_safe
 def comment_thread(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
     """One comment with all its replies: "show more replies" and "continue this thread"."""
     membership = membership_or_404(request, group_slug)
@@ -168,7 +186,7 @@ def comment_thread(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def comment_edit(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
     membership, comment = _own_comment(request, group_slug, comment_pk)
     form = CommentEditForm(request.POST or None, instance=comment)
@@ -189,10 +207,10 @@ def comment_edit(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def comment_delete(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
     membership, comment = _own_comment(request, group_slug, comment_pk)
-    if request.method == "GET":
+    if request.method != "POST":  # GET or HEAD: the confirmation page, never a deletion
         return render(
             request, "discussions/delete.html", {"comment": comment, "group": membership.group}
         )
@@ -222,7 +240,7 @@ def comment_helpful(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def comment_hide(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
     membership, comment = _moderated_comment(request, group_slug, comment_pk)
     form = HideForm(request.POST or None)
@@ -271,7 +289,7 @@ def comment_pin(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
 
 
 @login_required
-@require_GET
+@require_safe
 def thread_more(request: HtmxHttpRequest, group_slug: str, position: int):
     """More top-level threads: an htmx fragment, or the passage page showing more."""
     membership = membership_or_404(request, group_slug)

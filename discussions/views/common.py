@@ -67,10 +67,15 @@ def add_form_errors(form, error: ValidationError) -> None:
 
 
 def render_comment(
-    request, membership: Membership, comment: Comment, template="discussions/_comment.html"
+    request,
+    membership: Membership,
+    comment: Comment,
+    template="discussions/_comment.html",
+    **extra,
 ):
     """One comment as it now stands in its thread, for an htmx swap; reads only that
-    thread, so it costs the same on a quiet passage and a busy one."""
+    thread, so it costs the same on a quiet passage and a busy one. `extra` adds to the
+    template's context."""
     node = selectors.comment_node(membership=membership, comment=comment)
     if node is None:
         return HttpResponse("")  # deleted outright: htmx removes the element
@@ -88,5 +93,6 @@ def render_comment(
                 if comment.in_answer_thread
                 else selectors.discussion_count(membership=membership, passage=comment.passage)
             ),
+            **extra,
         },
     )

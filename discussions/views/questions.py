@@ -6,7 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from discussions import selectors, services
 from discussions.forms import AnswerForm, MoveForm, QuestionDeleteForm, QuestionForm, ToggleForm
@@ -39,7 +39,7 @@ def _question_passage(question: Question) -> Passage:
 
 
 @login_required
-@require_GET
+@require_safe
 def question_list(request: HtmxHttpRequest, group_slug: str):
     """The group's questions; facilitators also see each member's outstanding ones."""
     membership = membership_or_404(request, group_slug)
@@ -67,7 +67,7 @@ def question_list(request: HtmxHttpRequest, group_slug: str):
 
 @login_required
 @limited(POSTING, POSTING_DAILY)
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def question_edit(request: HtmxHttpRequest, group_slug: str, question_pk: int | None = None):
     membership = membership_permitted(request, group_slug, permissions.may_manage_questions)
     question = _question_or_404(membership, question_pk) if question_pk else None
@@ -128,11 +128,19 @@ def _question_context(request, membership, question: Question, answer_form=None)
 
 
 @login_required
-@require_GET
+@require_safe
 def question_detail(request: HtmxHttpRequest, group_slug: str, question_pk: int):
     membership = membership_or_404(request, group_slug)
     question = _question_or_404(membership, question_pk)
     context = _question_context(request, membership, question)
+    # The words the question asks about, above it (a range shows each of its passages).
+    context["asked_passages"] = list(
+        Passage.objects.filter(
+            text_id=membership.group.text_id,
+            position__gte=question.first_position,
+            position__lte=question.last_position,
+        ).order_by("position")
+    )
     return render(request, "discussions/question_detail.html", context)
 
 
@@ -197,7 +205,7 @@ def question_move(request: HtmxHttpRequest, group_slug: str, question_pk: int):
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def question_delete(request: HtmxHttpRequest, group_slug: str, question_pk: int):
     membership = membership_permitted(request, group_slug, permissions.may_manage_questions)
     question = _question_or_404(membership, question_pk)
@@ -251,7 +259,7 @@ def answer_highlight(request: HtmxHttpRequest, group_slug: str, comment_pk: int)
 
 
 @login_required
-@require_GET
+@require_safe
 def my_questions(request: HtmxHttpRequest):
     return render(
         request,

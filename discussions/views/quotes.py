@@ -16,7 +16,7 @@ from sectstudy.http import HtmxHttpRequest
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def quote_reattach(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
     membership, comment = comment_permitted(
         request,
@@ -25,7 +25,7 @@ def quote_reattach(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
         permissions.may_reattach_quote,
         "Only the author or a facilitator can re-attach this quote, and only a detached one.",
     )
-    form = QuoteReattachForm(request.POST or None)
+    form = QuoteReattachForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             comment = services.comment_quote_reattach(

@@ -1,7 +1,12 @@
 """Template tags of study groups. `{% permitted "may_edit_comment" membership comment as may_edit %}`: templates ask
 the same named rules as views and services (groups.permissions)."""
 
+from datetime import timedelta
+
 from django import template
+from django.utils import timezone
+from django.utils.dateformat import format as date_format
+from django.utils.timesince import timesince
 
 from groups import permissions
 
@@ -23,3 +28,18 @@ def group_passage_url(group, position: int, *anchor_parts, shown: int | None = N
     if shown is not None:
         url += f"&shown={shown}"
     return f"{url}#{anchor}" if anchor else url
+
+
+@register.filter
+def ago(value) -> str:
+    """A past moment as the reader thinks of it: "just now", "5 minutes ago", "3 hours
+    ago", "2 days ago"; after a week, the date ("4 Nov 2026"). The full date and time
+    go in the <time> element's title and datetime."""
+    if not value:
+        return ""
+    elapsed = timezone.now() - value
+    if elapsed < timedelta(minutes=1):
+        return "just now"
+    if elapsed < timedelta(days=7):
+        return f"{timesince(value, depth=1)} ago"
+    return date_format(timezone.localtime(value), "j M Y")

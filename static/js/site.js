@@ -67,35 +67,192 @@
     return { exact: exact, start: start, range: range };
   }
 
+  // Where the "Comment" button goes: just below the end of the selection (below the
+  // native handles on a touch screen), or above its start when that would leave the
+  // viewport; always inside the viewport. Returns viewport coordinates.
+  function buttonPlace(range, width, height) {
+    var rects = range.getClientRects();
+    if (!rects.length) return null;
+    var first = rects[0];
+    var last = rects[rects.length - 1];
+    var touch = window.matchMedia && window.matchMedia("(pointer: coarse)").matches;
+    var margin = 8;
+    var top = last.bottom + (touch ? 28 : 6);
+    if (top + height > window.innerHeight - margin) top = first.top - height - (touch ? 12 : 6);
+    top = Math.max(margin, Math.min(top, window.innerHeight - height - margin));
+    var left = last.right - width / 2;
+    left = Math.max(margin, Math.min(left, document.documentElement.clientWidth - width - margin));
+    return { top: top, left: left };
+  }
+
+  function composerForm() {
+    return document.getElementById("comment-form");
+  }
+
+  // An open "Re-attach to new words" form takes the selection instead of the composer.
+  function reattachForm() {
+    return document.querySelector("form[data-quote-form]");
+  }
+
   function setUpQuoting() {
     var body = document.getElementById("passage-body");
-    var form = document.getElementById("comment-form");
-    if (!body || !form) return;
+    if (!body || !composerForm()) return;
+    var holder = body.closest(".passage") || body.parentNode;
     var button = document.createElement("button");
     button.type = "button";
+    button.id = "quote-button";
     button.className = "quote-button";
-    button.textContent = "Comment on selection";
+    var label = document.createTextNode("Comment");
+    button.appendChild(label);
+    var more = document.createElement("span");
+    more.className = "visually-hidden";
+    more.textContent = " on selection";
+    button.appendChild(more);
     button.hidden = true;
+    // Right after the passage in the document: Tab from the selected words reaches it.
     body.parentNode.insertBefore(button, body.nextSibling);
     var current = null;
 
+    function place() {
+      if (!current) return;
+      button.hidden = false;
+      var spot = buttonPlace(current.range, button.offsetWidth, button.offsetHeight);
+      if (!spot) return;
+      var origin = holder.getBoundingClientRect();
+      // Set through the CSSOM, which the Content Security Policy allows (no style="").
+      button.style.top = Math.round(spot.top - origin.top) + "px";
+      button.style.left = Math.round(spot.left - origin.left) + "px";
+    }
+
     function update() {
+      if (document.activeElement === button) return; // keep it while the reader moves to it
       current = selectionInPassage(body);
-      button.hidden = !current;
+      var reattaching = Boolean(reattachForm());
+      label.textContent = reattaching ? "Use these words" : "Comment";
+      more.textContent = reattaching ? " for the quote" : " on selection";
+      if (current) place();
+      else button.hidden = true;
     }
     document.addEventListener("selectionchange", update);
+    window.addEventListener("resize", place);
     button.addEventListener("mousedown", function (event) { event.preventDefault(); });
+    // Keyboard: with words selected, Tab goes to the button first.
+    document.addEventListener("keydown", function (event) {
+      if (event.key !== "Tab" || event.shiftKey || button.hidden || !current) return;
+      var active = document.activeElement;
+      if (active && active !== document.body && !body.contains(active) && active.id !== "main") return;
+      event.preventDefault();
+      button.focus();
+    });
+    button.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") {
+        button.hidden = true;
+        current = null;
+      }
+    });
+    button.addEventListener("blur", function () {
+      if (!selectionInPassage(body)) button.hidden = true;
+    });
     button.addEventListener("click", function () {
       if (!current) return;
-      var liveForm = document.getElementById("comment-form");
-      liveForm.querySelector("[name=quote]").value = current.exact;
-      liveForm.querySelector("[name=quote_start]").value = String(current.start);
+      var reattach = reattachForm();
+      if (reattach) {
+        reattach.querySelector("[name=quote]").value = current.exact;
+        reattach.querySelector("[name=quote_start]").value = String(current.start);
+        button.hidden = true;
+        current = null;
+        reattach.querySelector("[type=submit]").focus();
+        return;
+      }
+      var form = composerForm();
+      form.querySelector("[name=quote]").value = current.exact;
+      form.querySelector("[name=quote_start]").value = String(current.start);
       button.hidden = true;
-      var textarea = liveForm.querySelector("textarea[name=body]");
-      textarea.scrollIntoView({ block: "center" });
-      textarea.focus();
+      current = null;
+      var composer = document.getElementById("composer");
+      if (composer) composer.open = true;
+      var textarea = form.querySelector("textarea[name=body]");
+      textarea.scrollIntoView({ block: "center", behavior: motion() });
+      textarea.focus({ preventScroll: true });
     });
   }
+
+  function motion() {
+    var reduce = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+    return reduce ? "auto" : "smooth";
+  }
+
+  // Brings an element into view, focuses it and makes it flash briefly.
+  function reveal(element, focusable) {
+    if (!element) return;
+    var target = focusable || element;
+    if (!target.hasAttribute("tabindex") && !target.matches("a[href], button, input, textarea, select")) {
+      target.setAttribute("tabindex", "-1");
+    }
+    element.scrollIntoView({ block: "center", behavior: motion() });
+    target.focus({ preventScroll: true });
+    element.classList.remove("is-flash");
+    void element.offsetWidth; // restart the animation
+    element.classList.add("is-flash");
+  }
+
+  // A highlighted phrase leads to its comment; a comment's quote leads back to its phrase.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("a.quote-link, .comment-quote a[href^='#quote-']");
+    if (!link || event.ctrlKey || event.metaKey || event.shiftKey) return;
+    var target = document.getElementById(link.getAttribute("href").slice(1));
+    if (!target) return;
+    event.preventDefault();
+    history.replaceState(null, "", "#" + target.id);
+    if (target.classList.contains("comment")) {
+      reveal(target);
+    } else {
+      // A phrase: its <mark> (the id is the mark's, or a marker inside it where phrases overlap).
+      var mark = target.closest("mark");
+      if (!mark) return;
+      var own = 'a[href="#comment-' + target.id.replace("quote-", "") + '"]';
+      reveal(mark, mark.querySelector(own) || mark.querySelector("a.quote-link"));
+    }
+  });
+
+  // Others' new comments arrive held back; "N new comments: show" at the top of the
+  // discussion inserts them in place.
+  function pendingComments() {
+    return document.querySelectorAll("#threads .pending-comment[hidden]");
+  }
+
+  function updateNewCommentsBar() {
+    var bar = document.getElementById("new-comments");
+    var button = document.getElementById("show-new-comments");
+    if (!bar || !button) return;
+    var count = pendingComments().length;
+    button.textContent = count + " new comment" + (count === 1 ? "" : "s") + ": show";
+    bar.hidden = count === 0;
+  }
+
+  document.addEventListener("click", function (event) {
+    if (!event.target.closest || !event.target.closest("#show-new-comments")) return;
+    var shown = [];
+    pendingComments().forEach(function (holder) {
+      var comment = holder.firstElementChild;
+      if (comment) shown.push(comment);
+      holder.replaceWith.apply(holder, Array.prototype.slice.call(holder.childNodes));
+    });
+    updateNewCommentsBar();
+    shown.forEach(function (comment) { comment.classList.add("is-flash"); });
+    if (shown.length) reveal(shown[0]);
+    // Others' quotes: fetch the passage with their phrases highlighted.
+    var body = document.getElementById("passage-body");
+    var quoted = shown.some(function (comment) {
+      var link = comment.querySelector(":scope > .comment-quote a[href^='#quote-']");
+      return link && !document.getElementById(link.getAttribute("href").slice(1));
+    });
+    if (quoted && body && body.dataset.highlightsUrl && window.htmx) {
+      window.htmx.ajax("GET", body.dataset.highlightsUrl, { target: "#passage-text", swap: "outerHTML" });
+    }
+  });
+
+  document.addEventListener("htmx:afterSettle", updateNewCommentsBar);
 
   // A live reply whose thread is not on the page (collapsed, or not loaded yet) has nowhere
   // to go: say so rather than drop it silently.
@@ -121,13 +278,24 @@
     alert.hidden = false;
   });
 
-  // After a comment is posted with htmx, empty the form for the next one.
+  // After a comment is posted with htmx, empty the form for the next one, fold the
+  // composer and show the new comment where it now stands.
+  var justPosted = false;
   document.addEventListener("comment-posted", function (event) {
     var form = event.target.closest ? event.target.closest("form") : null;
     if (form && form.id === "comment-form") {
       form.reset();
       form.querySelector("[name=quote_start]").value = "";
+      justPosted = true;
     }
+  });
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (!justPosted || event.detail.target.id !== "threads") return;
+    justPosted = false;
+    var composer = document.getElementById("composer");
+    if (composer) composer.open = false;
+    var comments = event.detail.target.querySelectorAll(":scope > .comment");
+    reveal(comments[comments.length - 1]);
   });
 
   // "Cancel" in an inline form: close it instead of leaving the page.
@@ -148,7 +316,36 @@
     if (form && event.detail.target.classList.contains("reply-slot")) form.focus();
   });
 
+  // The phone header's menu (a <details>): Escape or a click elsewhere closes it.
+  function closeMenus(except) {
+    document.querySelectorAll("details.nav-menu[open]").forEach(function (menu) {
+      if (menu !== except) menu.open = false;
+    });
+  }
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    var open = document.querySelector("details.nav-menu[open]");
+    if (!open) return;
+    open.open = false;
+    open.querySelector("summary").focus();
+  });
+  document.addEventListener("click", function (event) {
+    closeMenus(event.target.closest && event.target.closest("details.nav-menu"));
+  });
+
+  // Time zone fields: propose the browser's own zone where none is chosen yet.
+  function proposeBrowserZone() {
+    var zone = "";
+    try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (error) { return; }
+    document.querySelectorAll("select[data-propose-browser-zone]").forEach(function (select) {
+      if (select.value || !zone) return;
+      var option = Array.prototype.find.call(select.options, function (o) { return o.value === zone; });
+      if (option) select.value = zone;
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    proposeBrowserZone();
     enhanceCopyButtons(document);
     setUpQuoting();
   });

@@ -81,6 +81,9 @@ def test_answer_first_question_hides_the_others_answers_until_the_member_answers
 
     # She answers in place.
     page_m.evaluate("window.__marker = 'same document'")
+    # Beside the passage the form is one line that opens.
+    expect(block.get_by_label("Your answer")).to_be_hidden()
+    block.get_by_text("Answer this question", exact=True).click()
     block.get_by_label("Your answer").fill(MAYA_ANSWER)
     with page_m.expect_response(re.compile(rf"/questions/{question.pk}/answer/$")) as answered:
         block.get_by_role("button", name="Post answer").click()
@@ -92,8 +95,12 @@ def test_answer_first_question_hides_the_others_answers_until_the_member_answers
     expect(block.locator(".answers .comment .comment-body")).to_have_text(
         [MILO_ANSWER, MAYA_ANSWER]
     )
-    expect(block.get_by_label("Edit your answer")).to_have_value(MAYA_ANSWER)
-    expect(block.get_by_role("button", name="Update answer")).to_be_visible()
+    # The answer shows once, as posted, with "Edit"; not again in a filled edit box.
+    expect(block.get_by_label("Edit your answer")).to_have_count(0)
+    expect(block.get_by_text(MAYA_ANSWER)).to_have_count(1)
+    expect(
+        block.locator(".answers .comment.is-own").get_by_role("link", name="Edit")
+    ).to_be_visible()
     expect(block.get_by_role("link", name="2 answers")).to_be_visible()
     assert page_m.evaluate("window.__marker") == "same document", "the page was reloaded"
     assert page_m.url == f"{live_server.url}{passage_url(group)}"

@@ -72,3 +72,47 @@ def test_selection_after_emoji_and_across_double_space_is_anchored_on_its_words(
     )
     assert before == BODY[:second]
     console.assert_clean()
+
+
+def test_author_reattaches_a_detached_quote_by_selecting_new_words(
+    page, live_server, log_in, console, assert_accessible
+):
+    from discussions.services import comment_create
+    from reading.services import text_revise
+
+    text = text_import(source=f"Centers\n\n{BODY}\n", author="Tester").text
+    amara = make_user("amara")
+    group = make_group(text, name="Centrists", members=[amara])
+    comment = comment_create(
+        author=amara, group=group, passage=text.passages.get(), body="Drift?",
+        quote="Voters drift toward",
+    )  # fmt: skip
+    text_revise(
+        text=text, source=f"Centers\n\n{BODY.replace('Voters drift toward', 'Citizens lean to')}\n"
+    )
+    page.goto("/accounts/login/?next=/texts/centers/1/")
+    log_in(page, "amara")
+    page.wait_for_url("**/texts/centers/1/")
+
+    page.get_by_role("link", name="Re-attach to new words").click()
+    form = page.locator(f"#reattach-form-{comment.pk}")
+    expect(form).to_be_visible()
+    assert_accessible(page)
+    page.evaluate(
+        """() => {
+          const text = document.querySelector("#passage-body p").firstChild;
+          const start = text.data.indexOf("Citizens lean");
+          const range = document.createRange();
+          range.setStart(text, start);
+          range.setEnd(text, start + "Citizens lean".length);
+          getSelection().removeAllRanges();
+          getSelection().addRange(range);
+        }"""
+    )
+    page.get_by_role("button", name="Use these words for the quote").click()
+    expect(form.locator("[name=quote]")).to_have_value("Citizens lean")
+    form.get_by_role("button", name="Re-attach").click()
+
+    expect(page.locator(f"#quote-{comment.pk}")).to_have_text("Citizens lean")
+    expect(page.get_by_text("Re-attached to these words on")).to_be_visible()
+    console.assert_clean()

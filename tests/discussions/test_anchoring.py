@@ -9,6 +9,7 @@ import pytest
 
 from discussions.anchoring import (
     _approximate,
+    highlight,
     locate,
     match_quote,
     quote_in_passage,
@@ -299,3 +300,40 @@ def test_overlapping_occurrences_reanchor_to_the_stored_one():
     assert locate(body, exact="ha ha", prefix="ha ", suffix="", start=None) == (3, 8)
     selector = quote_in_passage(body, "ha ha", start_hint=3)
     assert (selector.start, selector.end) == (3, 8)
+
+
+# Highlights: overlapping quotes stay reachable --------------------------------------------
+
+
+def test_highlight_a_phrase_quoted_inside_another_links_to_the_inner_comment():
+    body = "one two three four five"
+    html = str(highlight(body, [(0, 18, 1), (4, 13, 2)]))
+
+    assert html == (
+        '<mark id="quote-1" data-comments="1"><a href="#comment-1" class="quote-link">one </a></mark>'
+        '<mark id="quote-2" data-comments="1 2"><a href="#comment-2" class="quote-link">two three'
+        "</a></mark>"
+        '<mark data-comments="1"><a href="#comment-1" class="quote-link"> four</a></mark>'
+        " five"
+    )
+
+
+def test_highlight_the_same_words_quoted_twice_gives_the_second_comment_its_own_link():
+    body = "one two three"
+    html = str(highlight(body, [(4, 7, 5), (4, 7, 9)]))
+
+    assert html == (
+        'one <mark id="quote-5" data-comments="5 9"><span id="quote-9"></span>'
+        '<a href="#comment-5" class="quote-link">two</a>'
+        '<a href="#comment-9" class="quote-link quote-more" '
+        'aria-label="Another comment on these words"></a></mark> three'
+    )
+
+
+def test_highlight_overlapping_quotes_each_lead_to_their_comment():
+    body = "alpha beta gamma delta"
+    html = str(highlight(body, [(0, 10, 1), (6, 16, 2)]))
+
+    assert 'href="#comment-1" class="quote-link">alpha </a>' in html
+    assert 'href="#comment-2" class="quote-link">beta</a>' in html
+    assert 'href="#comment-2" class="quote-link"> gamma</a>' in html

@@ -3,10 +3,12 @@ moderation, pins, helpful marks, access, and invalid input."""
 
 import json
 import re
+from datetime import timedelta
 from urllib.parse import quote, urlencode
 
 import pytest
 from django.contrib.messages import get_messages
+from django.utils import dateformat, timezone
 from pytest_django.asserts import assertContains
 
 from discussions import services
@@ -87,6 +89,31 @@ def test_comment_create_without_htmx_shows_comment_after_redirect(member_client,
     assertContains(response, '<div class="comment-body"><p>First thoughts.</p>\n</div>', count=1)
 
 
+def test_comment_create_with_htmx_on_a_quote_returns_the_passage_highlighted_out_of_band(
+    member_client, group, passage
+):
+    words = passage.body.split()[2:4]
+    phrase = " ".join(words)
+    start = passage.body.index(phrase)
+
+    response = member_client.post(
+        create_url(group),
+        {"body": "On these words.", "quote": phrase, "quote_start": start},
+        headers=HTMX,
+    )
+
+    comment = Comment.objects.get()
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert comment_order(html) == [comment.pk]
+    highlighted = re.search(r'<p id="passage-text" data-hx-swap-oob="true">(.*?)</p>', html, re.S)
+    assert highlighted is not None
+    assert (
+        f'<mark id="quote-{comment.pk}" data-comments="{comment.pk}">'
+        f'<a href="#comment-{comment.pk}" class="quote-link">{phrase}</a></mark>'
+    ) in highlighted.group(1)
+
+
 def test_comment_create_with_htmx_returns_the_comment_fragment(member_client, group):
     response = member_client.post(create_url(group), {"body": "By htmx."}, headers=HTMX)
 
@@ -95,8 +122,11 @@ def test_comment_create_with_htmx_returns_the_comment_fragment(member_client, gr
     assert response.status_code == 200
     assert json.loads(response["HX-Trigger"]) == {"comment-posted": {}}
     assert comment_order(html) == [comment.pk]
-    assert f'<article class="comment indent-0"\n         id="comment-{comment.pk}"' in html
+    assert f'<article class="comment indent-0 is-own"\n         id="comment-{comment.pk}"' in html
+    assert '<span class="badge-own">you</span>' in html
     assert '<div class="comment-body"><p>By htmx.</p>\n</div>' in html
+    # No quote: the passage is not sent again.
+    assert 'id="passage-text"' not in html
     assert '<p class="empty-thread" id="empty-thread" hidden data-hx-swap-oob="true"></p>' in html
     assert "<html" not in html
 
@@ -128,7 +158,7 @@ def test_comment_reply_with_htmx_returns_indented_fragment(
     assert response.status_code == 200
     assert json.loads(response["HX-Trigger"]) == {"comment-posted": {}}
     assert comment_order(html) == [reply.pk]
-    assert f'<article class="comment indent-1"\n         id="comment-{reply.pk}"' in html
+    assert f'<article class="comment indent-1 is-own"\n         id="comment-{reply.pk}"' in html
     assert (
         f'<div class="reply-slot" id="reply-slot-{parent.pk}" data-hx-swap-oob="true"></div>'
         in html
@@ -842,7 +872,10 @@ def test_comment_helpful_take_back_removes_the_mark(
     member_client.post(comment_url(group, comment, "helpful"), {"on": "0"})
 
     assert HelpfulMark.objects.filter(comment=comment).count() == 0
-    assert '<span class="helpful-count">0 found this helpful</span>' in page(member_client, group)
+    # Quiet by default: no "0 found this helpful".
+    html = page(member_client, group)
+    assert "found this helpful" not in html
+    assert 'aria-pressed="false">Helpful<' in html
 
 
 def test_comment_helpful_counts_each_member(
@@ -1204,3 +1237,21 @@ def test_reply_under_a_hidden_comment_does_not_name_its_author(client, essay):
 
     assert "Hidden by a facilitator." in html
     assert "secretwriter" not in html
+
+
+def test_comment_times_are_relative_with_a_valid_datetime_and_the_full_date_on_hover(
+    member_client, facilitator, group, passage
+):
+    comment = post_comment(facilitator, group, passage, "Earlier.")
+    Comment.objects.filter(pk=comment.pk).update(
+        created_at=timezone.now() - timedelta(hours=3, minutes=5, microseconds=123)
+    )
+    comment.refresh_from_db()
+
+    html = page(member_client, group)
+
+    local = timezone.localtime(comment.created_at)
+    assert (
+        f'<time datetime="{local.strftime("%Y-%m-%dT%H:%M:%S%z")}" '
+        f'title="{dateformat.format(local, "l j F Y, H:i")}">3\xa0hours ago</time>'
+    ) in html

@@ -10,7 +10,7 @@ from discussions import services
 from discussions.models import Notification, NotificationPreference
 from discussions.tasks import send_reply_email
 from groups.models import Membership
-from tests.discussions.helpers import ESSAY_URL, create_url, post_comment
+from tests.discussions.helpers import ESSAY_URL, HTMX, create_url, post_comment, updates_url
 
 SITE_URL = "https://sectstudy.example"
 
@@ -198,15 +198,13 @@ def test_notification_list_shows_replies_and_mentions(
 
     html = response.content.decode()
     assert response.status_code == 200
-    link = (
-        f'<a href="{ESSAY_URL}1/?group={group.slug}#comment-{{}}">'
-        "passage 1 of Anatomy of the Sect</a>"
-    )
+    link = '<a href="/notifications/{}/">passage 1 of Anatomy of the Sect</a>'
+    by_comment = {n.comment_id: n.pk for n in Notification.objects.filter(recipient=facilitator)}
     assert html.count('<li class="notification is-unread">') == 2
     assert "<strong>other</strong> mentioned you" in html
     assert "<strong>member</strong> replied to you" in html
-    assert link.format(reply.pk) in html
-    assert link.format(mention.pk) in html
+    assert link.format(by_comment[reply.pk]) in html
+    assert link.format(by_comment[mention.pk]) in html
     # Newest first.
     assert html.index("<strong>other</strong>") < html.index("<strong>member</strong>")
 
@@ -239,6 +237,102 @@ def test_notifications_read_marks_all_read(
     assert Notification.objects.filter(recipient=other_member, read_at__isnull=True).count() == 1
     assert header_badge(facilitator_client) is None
     assert "is-unread" not in facilitator_client.get("/notifications/").content.decode()
+
+
+def test_notification_open_marks_it_read_and_lands_on_the_comment(
+    facilitator_client, member, other_member, facilitator, group, passage
+):
+    parent = post_comment(facilitator, group, passage, "Top.")
+    reply = post_comment(member, group, passage, "One.", parent=parent)
+    post_comment(other_member, group, passage, "Two, @facilitator.")
+    opened = Notification.objects.get(recipient=facilitator, comment=reply)
+
+    response = facilitator_client.get(f"/notifications/{opened.pk}/")
+
+    assert response.status_code == 302
+    assert response["Location"] == f"{ESSAY_URL}1/?group={group.slug}#comment-{reply.pk}"
+    opened.refresh_from_db()
+    assert opened.read_at is not None
+    # Only that one: the mention stays unread, and the header says so.
+    assert header_badge(facilitator_client) == "1"
+
+
+def test_notification_open_twice_keeps_the_first_reading_time(
+    facilitator_client, member, facilitator, group, passage
+):
+    parent = post_comment(facilitator, group, passage, "Top.")
+    reply = post_comment(member, group, passage, "One.", parent=parent)
+    opened = Notification.objects.get(recipient=facilitator, comment=reply)
+    facilitator_client.get(f"/notifications/{opened.pk}/")
+    opened.refresh_from_db()
+    first_read = opened.read_at
+
+    response = facilitator_client.get(f"/notifications/{opened.pk}/")
+
+    assert response.status_code == 302
+    opened.refresh_from_db()
+    assert opened.read_at == first_read
+
+
+def test_notification_open_of_someone_elses_notification_is_404_and_changes_nothing(
+    member_client, other_member, facilitator, group, passage
+):
+    parent = post_comment(other_member, group, passage, "Top.")
+    reply = post_comment(facilitator, group, passage, "Private reply.", parent=parent)
+    theirs = Notification.objects.get(recipient=other_member, comment=reply)
+
+    response = member_client.get(f"/notifications/{theirs.pk}/")
+
+    assert response.status_code == 404
+    theirs.refresh_from_db()
+    assert theirs.read_at is None
+
+
+def test_notification_open_after_leaving_the_group_is_404(
+    facilitator_client, member, facilitator, group, passage
+):
+    parent = post_comment(facilitator, group, passage, "Top.")
+    reply = post_comment(member, group, passage, "One.", parent=parent)
+    opened = Notification.objects.get(recipient=facilitator, comment=reply)
+    Membership.objects.filter(group=group, user=facilitator).delete()
+
+    assert facilitator_client.get(f"/notifications/{opened.pk}/").status_code == 404
+
+
+def test_notification_open_of_a_question_goes_to_the_question(
+    member_client, member, facilitator, group
+):
+    question = services.question_create(
+        facilitator=facilitator, group=group, body="Why?", first_position=1, last_position=1
+    )
+    assigned = Notification.objects.get(recipient=member, question=question)
+
+    response = member_client.get(f"/notifications/{assigned.pk}/")
+
+    assert response.status_code == 302
+    assert response["Location"] == question.get_absolute_url()
+    assigned.refresh_from_db()
+    assert assigned.read_at is not None
+
+
+def test_poll_with_a_new_reply_brings_the_header_count_along(
+    member_client, member, facilitator, group, passage
+):
+    mine = post_comment(member, group, passage, "Mine.")
+    post_comment(facilitator, group, passage, "A reply.", parent=mine)
+
+    html = member_client.get(updates_url(group, after=mine.pk), headers=HTMX).content.decode()
+
+    badge = '<span class="badge">1<span class="visually-hidden"> unread</span></span>'
+    for element_id in ("notifications-link", "notifications-link-compact"):
+        assert (
+            f'<a href="/notifications/" class="notifications-link" id="{element_id}" '
+            f'data-hx-swap-oob="true">Notifications {badge}</a>'
+        ) in html
+
+
+def test_notification_open_post_is_not_allowed(member_client):
+    assert member_client.post("/notifications/1/").status_code == 405
 
 
 def test_notifications_read_get_is_not_allowed(member_client):
@@ -469,7 +563,9 @@ def test_notifications_page_links_assigned_and_due_questions(
     assert html.count("assigned a question in Circle:") == 3
     assert html.count("Due soon in Circle:") == 3
     question = group.questions.get(first_position=2)
-    assert f'<a href="{question.get_absolute_url()}">Question 2</a>' in html
+    for notification in Notification.objects.filter(recipient=reader, question=question):
+        # Through the notification, which is marked read on the way to the question.
+        assert f'<a href="/notifications/{notification.pk}/">Question 2</a>' in html
 
 
 def test_notifications_page_leaves_out_groups_the_reader_left(client, essay):

@@ -16,6 +16,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import dateformat, timezone
+from django.utils.html import escape
 
 from discussions import services
 from discussions import urls as discussion_urls
@@ -110,7 +111,10 @@ def local(value: datetime, fmt: str) -> str:
 
 
 def due_markup(due: datetime) -> str:
-    return f'due <time datetime="{local(due, "c")}">{local(due, "D j M, H:i")}</time>'
+    # A valid HTML datetime: whole seconds, no microseconds.
+    return (
+        f'due <time datetime="{local(due, r"Y-m-d\TH:i:sO")}">{local(due, "D j M, H:i T")}</time>'
+    )
 
 
 def soon(**delta) -> datetime:
@@ -155,6 +159,22 @@ def test_question_create_page_prefills_the_passage(facilitator_client, group):
 
     assert re.search(r'<input type="number" name="first_position" value="4"', html) is not None
     assert re.search(r'<input type="number" name="last_position" value="4"', html) is not None
+
+
+def test_question_detail_shows_the_passages_it_asks_about(member_client, facilitator, group):
+    question = make_question(group, facilitator, first=2, last=3)
+    passages = {p.position: p for p in group.text.passages.filter(position__in=[1, 2, 3, 4])}
+
+    html = html_of(member_client, question.get_absolute_url())
+
+    assert "<summary>The text: passages 2 to 3</summary>" in html
+    for position in (2, 3):
+        assert (
+            f'<p class="meta"><a href="{group.passage_url(position)}">Passage {position}</a></p>\n'
+            f"      <p>{escape(passages[position].body)}</p>"
+        ) in html
+    assert escape(passages[1].body) not in html
+    assert escape(passages[4].body) not in html
 
 
 def test_question_detail_shows_sanitized_markdown(member_client, facilitator, group):
@@ -802,7 +822,9 @@ def test_answer_save_with_htmx_returns_the_question_block(member_client, facilit
     assert response.status_code == 200
     assert question_states(html) == {question.pk: "Answered"}
     assert comment_order(html) == [mine.pk]
-    assert html.count("Update answer") == 1
+    # Answered: no edit box repeating the answer; the answer itself has "Edit".
+    assert "Update answer" not in html
+    assert f'href="/groups/{group.slug}/comments/{mine.pk}/edit/"' in html
 
 
 def test_answer_save_again_edits_the_one_answer(member_client, facilitator, member, group):
@@ -820,7 +842,8 @@ def test_answer_save_again_edits_the_one_answer(member_client, facilitator, memb
     html = html_of(member_client, question.get_absolute_url())
     assert html.count('<span class="edited">edited') == 1
     assert "First try." not in html
-    assert ">\nSecond *try*.</textarea>" in html
+    assert "<p>Second <em>try</em>.</p>" in html
+    assert "</textarea>" not in html  # shown once, as posted
 
 
 def test_answer_save_with_invalid_body_shows_errors(member_client, facilitator, group):
@@ -1391,8 +1414,8 @@ def test_send_due_reminders_command_prints_the_count(facilitator, member, other_
     call_command("send_due_reminders", stdout=first)
     call_command("send_due_reminders", stdout=second)
 
-    assert first.getvalue() == "2 reminders sent.\n"
-    assert second.getvalue() == "0 reminders sent.\n"
+    assert first.getvalue() == "2 question reminders sent; 0 meetings reminded.\n"
+    assert second.getvalue() == "0 question reminders sent; 0 meetings reminded.\n"
 
 
 # Access ---------------------------------------------------------------------------------

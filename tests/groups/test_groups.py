@@ -671,6 +671,25 @@ def test_meeting_cancel_by_facilitator_marks_cancelled(client, group, facilitato
     assert meeting.cancelled_at is not None
 
 
+def test_meeting_restore_by_facilitator_puts_a_cancelled_meeting_back(client, group, facilitator):
+    meeting = Meeting.objects.create(
+        group=group,
+        starts_at=timezone.now() + timedelta(days=2),
+        first_position=1,
+        last_position=2,
+        cancelled_at=timezone.now(),
+    )
+    client.force_login(facilitator)
+    assert "Restore<span" in client.get(group.get_absolute_url()).content.decode()
+
+    response = client.post(reverse("meeting_restore", args=[group.slug, meeting.pk]))
+
+    assert response.status_code == 302
+    assert messages_of(response) == ["The meeting is on again."]
+    meeting.refresh_from_db()
+    assert meeting.cancelled_at is None
+
+
 @pytest.mark.parametrize(
     ("first", "last", "errors"),
     [
@@ -786,8 +805,19 @@ def test_group_page_shows_each_members_progress_and_readiness(
     ) in content
     assert '<progress id="member-progress-member" max="10" value="4">40%</progress>' in content
     assert '<progress id="member-progress-facilitator" max="10" value="2">20%</progress>' in content
-    assert content.count('<span class="ready">Yes</span>') == 1
-    assert content.count('<span class="not-ready">Not yet</span>') == 1
+    # Readiness says why: how many of the meeting's passages each has read.
+    assert (
+        content.count(
+            '<span class="ready">Yes</span><span class="ready-why">: 3 of 3 passages read</span>'
+        )
+        == 1
+    )
+    assert (
+        content.count(
+            '<span class="not-ready">Not yet</span><span class="ready-why">: 2 of 3 passages read</span>'
+        )
+        == 1
+    )
 
 
 def test_group_page_without_meeting_has_no_readiness_column(client, group, member):

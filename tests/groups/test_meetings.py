@@ -1,5 +1,6 @@
 """A meeting's page, its handout, notes, calendar file and the members' calendar feed."""
 
+import zoneinfo
 from datetime import timedelta
 
 import pytest
@@ -275,3 +276,91 @@ def test_meeting_page_and_handout_queries_do_not_grow_with_members_or_comments(
         counts.append(len(queries))
 
     assert counts[0] == counts[1] == counts[2], counts
+
+
+# Reminders a day before ------------------------------------------------------------
+
+
+def test_meeting_reminder_lists_each_members_unread_passages(
+    essay, group, member, facilitator, mailoutbox, django_capture_on_commit_callbacks
+):
+    meeting = Meeting.objects.create(
+        group=group, starts_at=timezone.now() + timedelta(hours=20), first_position=2,
+        last_position=4, agenda="Bring questions.",
+    )  # fmt: skip
+    read(member, essay, 2, 4)
+    read(facilitator, essay, 2, 3, 4)
+    quiet = make_user("quiet")
+    Membership.objects.create(group=group, user=quiet, role=Membership.Role.MEMBER)
+    discussions.preference_update(user=quiet, email_replies=True, email_meetings=False)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert discussions.meeting_reminders() == 1
+        assert discussions.meeting_reminders() == 0  # once per meeting time
+
+    mails = {mail.to[0]: mail for mail in mailoutbox}
+    assert set(mails) == {member.email, facilitator.email}
+    to_member = mails[member.email].body
+    assert "read passages 2 to 4" in mails[member.email].subject
+    assert "- passage 3: " in to_member and "- passage 2:" not in to_member
+    assert f"{meeting.get_absolute_url()}" in to_member and "Bring questions." in to_member
+    assert "You have read every passage for it." in mails[facilitator.email].body
+
+
+def test_meeting_reminders_skip_cancelled_far_and_past_meetings_and_follow_a_move(
+    group, member, facilitator, mailoutbox, django_capture_on_commit_callbacks
+):
+    def meeting_in(hours, **extra):
+        return Meeting.objects.create(
+            group=group, starts_at=timezone.now() + timedelta(hours=hours), first_position=1,
+            last_position=1, **extra,
+        )  # fmt: skip
+
+    meeting_in(30)
+    meeting_in(-2)
+    meeting_in(5, cancelled_at=timezone.now())
+    moved = meeting_in(10)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert discussions.meeting_reminders() == 1
+    moved.starts_at += timedelta(hours=3)
+    moved.save()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert discussions.meeting_reminders() == 1  # its new time is reminded again
+    assert len(mailoutbox) == 4  # two members, twice
+
+
+def test_meeting_reminder_task_sends_nothing_for_a_meeting_cancelled_since(
+    group, member, facilitator, mailoutbox
+):
+    from discussions.tasks import send_meeting_reminders
+
+    meeting = Meeting.objects.create(
+        group=group, starts_at=timezone.now() + timedelta(hours=5), first_position=1,
+        last_position=1,
+    )  # fmt: skip
+    with discussions.emails_muted():
+        discussions.meeting_reminders()
+    services.meeting_cancel(facilitator=facilitator, meeting=meeting)
+
+    result = send_meeting_reminders.call(meeting_id=meeting.pk, recipient_ids=[member.pk])
+
+    assert result == 0 and mailoutbox == []
+
+
+def test_meeting_reminder_gives_the_time_in_each_readers_time_zone(
+    group, member, facilitator, mailoutbox, django_capture_on_commit_callbacks
+):
+    from groups.services import reader_time_zone_set
+
+    reader_time_zone_set(user=member, time_zone="Asia/Tokyo")
+    starts = timezone.now().replace(microsecond=0) + timedelta(hours=6)
+    Meeting.objects.create(group=group, starts_at=starts, first_position=1, last_position=1)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        discussions.meeting_reminders()
+
+    bodies = {mail.to[0]: mail.body for mail in mailoutbox}
+    tokyo = starts.astimezone(zoneinfo.ZoneInfo("Asia/Tokyo"))
+    assert f"{tokyo:%H:%M} JST" in bodies[member.email]
+    assert f"{starts:%H:%M} UTC" in bodies[facilitator.email]

@@ -335,7 +335,7 @@ def test_passage_detail_shows_body_verbatim(client, reader, essay, logged_in):
     assert response.status_code == 200
     body = source_paragraph(3)
     assert body.startswith("Marx, on the other, saw the vanguard elements")
-    assertContains(response, f"<p>{body}</p>", count=1)
+    assertContains(response, f'<p id="passage-text">{body}</p>', count=1)
     assertContains(response, '<span class="position">Passage 3 of 10</span>', html=True)
 
 
@@ -344,7 +344,7 @@ def test_passage_detail_escapes_quotes_but_keeps_text(client, essay):
 
     body = source_paragraph(4)
     assert '"Something must be the matter!' in body
-    assertContains(response, f"<p>{escape(body)}</p>", count=1)
+    assertContains(response, f'<p id="passage-text">{escape(body)}</p>', count=1)
 
 
 def test_passage_detail_has_previous_and_next_links_with_rel(client, essay):
@@ -570,7 +570,7 @@ def test_notebook_page_shows_private_notebook(reader_client, reader, essay):
     assert response.status_code == 200
     assertContains(response, '<h2 id="group-heading">My notebook</h2>', html=True, count=1)
     assertContains(response, "Only you can see what you write here.", count=1)
-    assertContains(response, f"<p>{source_paragraph(1)}</p>", count=1)
+    assertContains(response, f'<p id="passage-text">{source_paragraph(1)}</p>', count=1)
 
 
 def test_notebook_visited_twice_makes_one_notebook(reader_client, reader, essay):
@@ -1023,3 +1023,49 @@ def test_the_database_allows_one_account_per_email_whatever_its_case(db):
     # Accounts without an email (made in the admin) are not affected.
     User.objects.create_user("no-email-1", "", "x")
     User.objects.create_user("no-email-2", "", "x")
+
+
+def test_pages_have_a_meta_description(client, essay):
+    home = client.get("/").content.decode()
+    passage = client.get(f"{ESSAY_URL}3/").content.decode()
+
+    assert (
+        '<meta name="description" content="Study groups read one essay together, passage by '
+        'passage, and discuss it beside the text.">'
+    ) in home
+    assert re.search(
+        r'<meta name="description" content="Anatomy of the Sect, passage 3: Marx, on the other, '
+        r"[^\"]+…\">",
+        passage,
+    )
+
+
+def test_mark_read_and_continue_marks_the_passage_read_and_opens_the_next(
+    reader_client, reader, essay
+):
+    html = reader_client.get(f"{ESSAY_URL}3/").content.decode()
+    assert (
+        f'<input type="hidden" name="next" value="{ESSAY_URL}4/">\n'
+        '    <button type="submit" class="secondary">Mark read and continue'
+    ) in html
+
+    response = reader_client.post(
+        f"{ESSAY_URL}3/progress/", {"read": "1", "next": f"{ESSAY_URL}4/"}
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == f"{ESSAY_URL}4/"
+    assert ReadingProgress.objects.filter(reader=reader, passage__position=3).count() == 1
+    # Read already: the plain "next" link is enough.
+    assert "Mark read and continue" not in reader_client.get(f"{ESSAY_URL}3/").content.decode()
+
+
+def test_last_passage_says_the_essay_is_finished_and_what_is_left(reader_client, reader, essay):
+    html = reader_client.get(f"{ESSAY_URL}10/").content.decode()
+
+    assert '<h2 id="finished-heading">The end of the essay</h2>' in html
+    assert (
+        "This is the last passage of Anatomy of the Sect. You have read 0 of its 10 passages: "
+        f'<a href="{ESSAY_URL}">see which are left</a>.'
+    ) in html
+    assert "Mark read and continue" not in html

@@ -17,7 +17,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
-from discussions.models import Question
+from discussions.models import Notification, Question
 from discussions.services import comment_create, question_create
 from groups.models import CalendarFeed, Meeting, Membership
 from groups.services import notebook_for
@@ -111,6 +111,8 @@ EXPECTATIONS: dict[str, Access] = {
         kwargs=("text_slug",), statuses={"GET": signed_in(302), "POST": signed_in(302)}
     ),
     "passage_detail": Access(kwargs=("text_slug", "position"), statuses={"GET": everyone(200)}),
+    # The reader's own notebook notes on a text: nobody else's are ever listed.
+    "notebook_notes": Access(kwargs=("text_slug",), statuses={"GET": signed_in(200)}),
     # Texts are public; a passage a revision removed keeps its page (its discussion is
     # shown to the group's members only, as on any passage page).
     "removed_passage_detail": Access(
@@ -184,6 +186,9 @@ EXPECTATIONS: dict[str, Access] = {
         data={"POST": lambda world: {"action": "renew"}},
     ),
     "calendar_feed": Access(kwargs=("token",), statuses={"GET": everyone(200)}),
+    "meeting_restore": Access(
+        kwargs=("group_slug", "meeting_pk"), statuses={"POST": facilitator_only(302)}
+    ),
     # The invitation link is the one group URL an outsider may open: anonymous
     # visitors see the confirmation page, members are sent to the group.
     "group_join": Access(
@@ -299,11 +304,38 @@ EXPECTATIONS: dict[str, Access] = {
         statuses={"GET": facilitator_only(200), "POST": facilitator_only(302)},
         data={"POST": lambda world: {"confirm": "on"}},
     ),
+    # Exports: members download the discussion as they see it; the whole group (a
+    # backup with everyone's writing) is for facilitators.
+    "export_discussion_markdown": Access(
+        kwargs=("group_slug",), statuses={"GET": in_group(200)}, needs=("comment",)
+    ),
+    "export_discussion_csv": Access(
+        kwargs=("group_slug",), statuses={"GET": in_group(200)}, needs=("comment",)
+    ),
+    "export_group_json": Access(
+        kwargs=("group_slug",), statuses={"GET": facilitator_only(200)}, needs=("comment",)
+    ),
+    # Search: passages for everyone, and only the reader's own groups' discussions
+    # (tests/search prove the privacy of the results).
+    "search": Access(statuses={"GET": everyone(200)}),
     # Personal pages, not group-scoped.
     "my_page": Access(statuses={"GET": signed_in(200)}),
     "my_questions": Access(statuses={"GET": signed_in(200)}),
     "notification_list": Access(statuses={"GET": signed_in(200)}),
     "notifications_read": Access(statuses={"POST": signed_in(302)}),
+    # The member's own notification (a reply from the facilitator): everyone else 404s.
+    "notification_open": Access(
+        kwargs=("notification_pk",),
+        statuses={
+            "GET": {
+                "anonymous": LOGIN,
+                "outsider": 404,
+                "member": 302,
+                "facilitator": 404,
+                "facilitator_elsewhere": 404,
+            }
+        },
+    ),
     "notification_settings": Access(
         statuses={"GET": signed_in(200), "POST": signed_in(302)},
         data={"POST": lambda world: {"email_replies": "on"}},
@@ -321,6 +353,7 @@ KWARGS = {
     "question_pk": lambda world: world["question"].pk,
     "passage_pk": lambda world: world["removed_passage"].pk,
     "token": lambda world: world["calendar_feed"].token,
+    "notification_pk": lambda world: world["notification"].pk,
 }
 
 
@@ -422,6 +455,17 @@ class World(dict):
             group=world["group"],
             passage=world["essay"].passages.get(position=2),
             body="A first thought.",
+        ),
+        # The facilitator's reply to the member's comment notifies the member.
+        "notification": lambda world: Notification.objects.get(
+            recipient=world["users"]["member"],
+            comment=comment_create(
+                author=world["users"]["facilitator"],
+                group=world["group"],
+                passage=world["essay"].passages.get(position=2),
+                body="A reply.",
+                parent=world["comment"],
+            ),
         ),
         # Passage 10, taken out of the text by a revision (as text_revise does).
         "removed_passage": lambda world: _removed_passage(world["essay"]),
@@ -665,6 +709,7 @@ NOTEBOOK_EXPECTATIONS: dict[str, dict[str, dict[str, int | str]]] = {
     "meeting_calendar": {"GET": own_notebook(200)},
     "meeting_notes": {"POST": NO_SUCH_PAGE},
     "handout_threads": {"POST": NO_SUCH_PAGE},
+    "meeting_restore": {"POST": NO_SUCH_PAGE},
     # A notebook invites nobody: its token is no invitation, for anyone.
     "group_join": {
         "GET": dict.fromkeys(NOTEBOOK_ROLES, 404),
@@ -693,6 +738,10 @@ NOTEBOOK_EXPECTATIONS: dict[str, dict[str, dict[str, int | str]]] = {
     "question_close": {"POST": NO_SUCH_PAGE},
     "question_move": {"POST": NO_SUCH_PAGE},
     "question_delete": {"GET": NO_SUCH_PAGE, "POST": NO_SUCH_PAGE},
+    # Exports: the owner's notes as Markdown or CSV; a notebook is no group to back up.
+    "export_discussion_markdown": {"GET": own_notebook(200)},
+    "export_discussion_csv": {"GET": own_notebook(200)},
+    "export_group_json": {"GET": NO_SUCH_PAGE},
 }
 
 GROUP_KWARGS = {"group_slug", "invite_token"}
@@ -762,3 +811,41 @@ def test_notebook_management_pages_change_nothing(world):
     question.refresh_from_db()
     assert (group.name, group.invite_token, meeting.cancelled_at, question.closed_at) == before
     assert list(group.memberships.values_list("user__username", flat=True)) == ["reader"]
+
+
+# HEAD: every page a GET reaches answers HEAD the same way, with no body ------------
+
+# The live poll is only ever requested by htmx, with GET.
+HEAD_EXEMPT = {"comment_updates"}
+
+
+def _head_cases():
+    return [
+        pytest.param(name, role, expected, id=f"{name}-HEAD-{role}")
+        for name, access in EXPECTATIONS.items()
+        if "GET" in access.statuses and name not in HEAD_EXEMPT
+        for role, expected in access.statuses["GET"].items()
+    ]
+
+
+@pytest.mark.parametrize(("name", "role", "expected"), _head_cases())
+def test_head_answers_as_get_does(world, name, role, expected):
+    response = request(world, client_for(world, role), name, "HEAD")
+    if expected == LOGIN:
+        assert response.status_code == 302
+        assert response["Location"].startswith(f"{LOGIN_PREFIX}?next=")
+        return
+    assert response.status_code == expected
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    assert body == b""
+
+
+def test_head_on_a_delete_page_deletes_nothing(world):
+    comment = world["comment"]
+    client = client_for(world, "member")
+
+    response = request(world, client, "comment_delete", "HEAD")
+
+    assert response.status_code == 200
+    comment.refresh_from_db()
+    assert comment.deleted_at is None

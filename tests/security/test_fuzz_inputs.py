@@ -46,7 +46,8 @@ FIELDS = (
     "first_position", "last_position", "agenda", "due_at", "meeting", "answer_first",
     "direction", "confirm", "email_replies", "email_questions", "group", "username",
     "email", "password", "password1", "password2", "old_password", "new_password1",
-    "new_password2", "shown", "after", "part", "passage",
+    "new_password2", "shown", "after", "part", "passage", "q", "kind", "author",
+    "questions", "page",
 )  # fmt: skip
 
 EXTREME_VALUES = (
@@ -160,6 +161,7 @@ def valid_forms(essay, group) -> dict:
         "notification_settings": {"email_replies": "on"},
         "passage_detail": {"group": group.slug},
         "comment_updates": {"after": "0"},
+        "search": {"q": "sect organ", "kind": "", "group": group.slug, "author": "member"},
     }
 
 

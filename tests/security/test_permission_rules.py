@@ -61,6 +61,8 @@ GROUP_RULES = {
     "may_comment": by_role(False, True, True, True),
     "may_moderate": by_role(False, False, True, True),
     "may_manage_questions": by_role(False, False, True, False),
+    "may_export_discussion": by_role(False, True, True, True),
+    "may_export_group": by_role(False, False, True, False),
 }
 
 

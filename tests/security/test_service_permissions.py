@@ -273,6 +273,11 @@ def test_meeting_cancel_by_non_facilitator_is_denied(people, group, role):
     assert_denied(groups.meeting_cancel, facilitator=people[role], meeting=make_meeting(group))
 
 
+@pytest.mark.parametrize("role", NOT_FACILITATOR)
+def test_meeting_restore_by_non_facilitator_is_denied(people, group, role):
+    assert_denied(groups.meeting_restore, facilitator=people[role], meeting=make_meeting(group))
+
+
 def test_meeting_cancel_in_own_notebook_is_denied(people, notebook):
     assert_denied(
         groups.meeting_cancel, facilitator=people["notebook_owner"], meeting=make_meeting(notebook)

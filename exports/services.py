@@ -1,0 +1,578 @@
+"""Restoring a group from its JSON backup (exports.selectors.group_backup).
+
+`group_import` checks the whole file first (format and version, every field's type,
+every reference, the text by its slug and each referenced passage by its words) and
+then writes everything in one transaction: a bad file changes nothing. Readers are
+matched by username; those missing are created without a usable password (they set
+one through "Forgot your password?" once an administrator gives them an email).
+Markdown is rendered and sanitized again from its source: the file holds no HTML.
+"""
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_slug
+from django.db import DatabaseError, IntegrityError, transaction
+
+from discussions.markdown import render_markdown
+from discussions.models import (
+    COMMENT_MAX_LENGTH,
+    HIDE_REASON_MAX_LENGTH,
+    QUESTION_MAX_LENGTH,
+    QUOTE_MAX_LENGTH,
+    Comment,
+    HandoutThread,
+    HelpfulMark,
+    Question,
+)
+from exports.selectors import BACKUP_FORMAT, BACKUP_VERSION, body_digest
+from groups.models import (
+    MEETING_MINUTES_MAX,
+    MEETING_MINUTES_MIN,
+    MEETING_NOTES_MAX_LENGTH,
+    Meeting,
+    Membership,
+    StudyGroup,
+    new_invite_token,
+)
+from reading.models import Passage, ReadingProgress, Text
+from sectstudy.dates import EARLIEST, LATEST
+
+MAX_INT = 2**31 - 1
+
+
+class GroupImportError(Exception):
+    """The file cannot be restored; the message says why and where."""
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    group: StudyGroup
+    users_created: list[str]
+    counts: dict[str, int]
+
+
+# Reading the file ------------------------------------------------------------------------
+
+
+def _fail(path: str, message: str):
+    raise GroupImportError(f"{path}: {message}" if path else message)
+
+
+class _Object:
+    """A JSON object read field by field, each checked, with its path for messages."""
+
+    def __init__(self, value, path: str):
+        if not isinstance(value, dict):
+            _fail(path, "expected an object")
+        self.value, self.path = value, path
+
+    def _get(self, key, required=True):
+        if key not in self.value:
+            if required:
+                _fail(f"{self.path}.{key}", "missing")
+            return None
+        return self.value[key]
+
+    def text(self, key, *, max_length=None, optional=False, blank=True) -> str | None:
+        value = self._get(key, required=not optional)
+        if value is None and optional:
+            return None
+        if not isinstance(value, str):
+            _fail(f"{self.path}.{key}", "expected a string")
+        if "\x00" in value:
+            _fail(f"{self.path}.{key}", "contains a NUL byte")
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                _fail(f"{self.path}.{key}", "contains a lone surrogate (\\ud800-\\udfff)")
+        if max_length is not None and len(value) > max_length:
+            _fail(f"{self.path}.{key}", f"longer than {max_length} characters")
+        if not blank and not value.strip():
+            _fail(f"{self.path}.{key}", "empty")
+        return value
+
+    def integer(self, key, *, optional=False, minimum=0) -> int | None:
+        value = self._get(key, required=not optional)
+        if value is None and optional:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            _fail(f"{self.path}.{key}", "expected a whole number")
+        if not minimum <= value <= MAX_INT:
+            _fail(f"{self.path}.{key}", f"out of range ({minimum} to {MAX_INT})")
+        return value
+
+    def boolean(self, key) -> bool:
+        value = self._get(key)
+        if not isinstance(value, bool):
+            _fail(f"{self.path}.{key}", "expected true or false")
+        return value
+
+    def moment(self, key, *, optional=True) -> datetime | None:
+        value = self.text(key, optional=True) if optional else self.text(key)
+        if value is None:
+            return None
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            _fail(f"{self.path}.{key}", f"not a date and time: {value[:40]!r}")
+        if moment.tzinfo is None:
+            _fail(f"{self.path}.{key}", "a date and time needs its UTC offset")
+        try:
+            in_range = EARLIEST <= moment < LATEST
+        except OverflowError:
+            in_range = False
+        if not in_range:
+            _fail(f"{self.path}.{key}", "not between the years 1900 and 2199")
+        return moment
+
+    def obj(self, key) -> "_Object":
+        return _Object(self._get(key), f"{self.path}.{key}")
+
+    def items(self, key) -> list["_Object"]:
+        value = self._get(key)
+        if not isinstance(value, list):
+            _fail(f"{self.path}.{key}", "expected a list")
+        return [_Object(item, f"{self.path}.{key}[{n}]") for n, item in enumerate(value)]
+
+
+def _parse(data: bytes | str) -> _Object:
+    if isinstance(data, bytes):
+        if b"\x00" in data:
+            _fail("", "The file contains NUL bytes: it is not a sectstudy group backup.")
+        try:
+            data = data.decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            _fail("", f"The file is not UTF-8 text ({error.reason} at byte {error.start}).")
+    if "\x00" in data:
+        _fail("", "The file contains NUL bytes: it is not a sectstudy group backup.")
+    try:
+        value = json.loads(data)
+    except json.JSONDecodeError as error:
+        _fail(
+            "",
+            f"The file is not valid JSON: {error.msg} (line {error.lineno}, column {error.colno}).",
+        )
+    except RecursionError:
+        _fail("", "The file is not valid JSON: nested too deeply.")
+    if not isinstance(value, dict) or value.get("format") != BACKUP_FORMAT:
+        _fail("", f'Not a sectstudy group backup (no "format": "{BACKUP_FORMAT}").')
+    version = value.get("version")
+    if version != BACKUP_VERSION:
+        _fail(
+            "",
+            f"Backup format version {version!r} is not supported: this sectstudy reads "
+            f"version {BACKUP_VERSION}.",
+        )
+    return _Object(value, "")
+
+
+def _numbered(items: list[_Object], what: str) -> dict[int, _Object]:
+    numbered = {}
+    for item in items:
+        number = item.integer("id", minimum=1)
+        if number in numbered:
+            _fail(f"{item.path}.id", f"{what} {number} appears twice")
+        numbered[number] = item
+    return numbered
+
+
+def _duration(item: _Object) -> int:
+    minutes = item.integer("duration_minutes", optional=True)
+    if minutes is None:
+        return Meeting._meta.get_field("duration_minutes").default
+    if not MEETING_MINUTES_MIN <= minutes <= MEETING_MINUTES_MAX:
+        _fail(
+            f"{item.path}.duration_minutes",
+            f"out of range ({MEETING_MINUTES_MIN} to {MEETING_MINUTES_MAX} minutes)",
+        )
+    return minutes
+
+
+def _reference(item: _Object, key: str, known: dict, what: str, optional=True):
+    number = item.integer(key, optional=optional, minimum=1)
+    if number is not None and number not in known:
+        _fail(f"{item.path}.{key}", f"no {what} {number} in the file")
+    return number
+
+
+# Writing ----------------------------------------------------------------------------------
+
+
+def _set_times(objects: list, fields: list[str]) -> None:
+    """Timestamps Django sets on insert (auto_now_add) get the backup's own."""
+    if objects:
+        type(objects[0]).objects.bulk_update(objects, fields, batch_size=1000)
+
+
+def group_import(*, data: bytes | str, slug: str = "") -> ImportResult:
+    """Restore a group from its backup into a database that has its text. The group
+    keeps the slug it had (or takes `slug`); a group already there is never touched."""
+    root = _parse(data)
+    text_slug = root.obj("text").text("slug", max_length=100, blank=False)
+    text = Text.objects.filter(slug=text_slug).first()
+    if text is None:
+        _fail(
+            "",
+            f"The text {text_slug!r} is not in this database: import it first "
+            "(manage.py import_text), then restore the group.",
+        )
+    group_info = root.obj("group")
+    slug = slug or group_info.text("slug", max_length=100, blank=False)
+    try:
+        validate_slug(slug)
+    except ValidationError:
+        _fail("group.slug", f"{slug[:40]!r} is not a slug (letters, digits, - and _)")
+    name = group_info.text("name", max_length=80, blank=False)
+    if any(char in name for char in "\r\n\t"):
+        # As StudyGroupForm: a line break would break the subject line of the group's emails.
+        _fail("group.name", "contains a line break or a tab: write the name on one line")
+    if StudyGroup.objects.filter(slug=slug).exists():
+        _fail(
+            "", f"A group with the slug {slug!r} exists already; pass --slug to restore beside it."
+        )
+
+    members = root.items("members")
+    passages = _numbered(root.items("passages"), "passage")
+    meetings = _numbered(root.items("meetings"), "meeting")
+    questions = _numbered(root.items("questions"), "question")
+    comments = _numbered(root.items("comments"), "comment")
+    helpful = root.items("helpful_marks")
+    handout = root.items("handout_threads") if "handout_threads" in root.value else []
+    progress = root.items("progress")
+
+    # The passages: in the text by position, removed ones by their words; same words.
+    in_text = dict(Passage.objects.filter(text=text).values_list("position", "pk"))
+    digests = {
+        pk: body_digest(body)
+        for pk, body in Passage.everything.filter(text=text).values_list("pk", "body")
+    }
+    removed = {digest: pk for pk, digest in digests.items() if pk not in set(in_text.values())}
+    passage_pks: dict[int, int] = {}
+    for number, item in passages.items():
+        position = item.integer("position", optional=True, minimum=1)
+        digest = item.text("sha256", max_length=64, blank=False)
+        pk = in_text.get(position) if position is not None else removed.get(digest)
+        if pk is None:
+            where = f"passage {position}" if position is not None else "a removed passage"
+            _fail(item.path, f"{where} of {text_slug!r} is not in this database")
+        if digests[pk] != digest:
+            _fail(
+                item.path,
+                f"passage {position} of {text_slug!r} has other words here than in the "
+                "backup: the text was revised since; restore into a database with the "
+                "text as it was",
+            )
+        passage_pks[number] = pk
+    passage_count = len(in_text)
+
+    def in_range(item: _Object) -> tuple[int, int]:
+        first = item.integer("first_position", minimum=1)
+        last = item.integer("last_position", minimum=1)
+        if not first <= last <= passage_count:
+            _fail(item.path, f"passages {first} to {last} are not a range of the text")
+        return first, last
+
+    usernames: set[str] = set()
+
+    username_validator = get_user_model().username_validator
+
+    def user_ref(item: _Object, key: str, optional=True) -> str | None:
+        name = item.text(key, max_length=150, optional=optional, blank=False)
+        if name is not None and name not in usernames:
+            try:
+                username_validator(name)
+            except ValidationError:
+                _fail(f"{item.path}.{key}", f"{name[:40]!r} is not a valid username")
+            usernames.add(name)
+        return name
+
+    # Check everything before writing anything.
+    member_rows = []
+    for item in members:
+        role = item.text("role")
+        if role not in Membership.Role.values:
+            _fail(f"{item.path}.role", f"unknown role {role!r}")
+        member_rows.append(
+            (user_ref(item, "username", optional=False), role, item.moment("joined_at"))
+        )
+    if len({name for name, _, _ in member_rows}) != len(member_rows):
+        _fail(f"{root.path}.members", "a reader is listed twice")
+    if not any(role == Membership.Role.FACILITATOR for _, role, _ in member_rows):
+        _fail(f"{root.path}.members", "a group needs at least one facilitator")
+
+    meeting_objects = {}
+    for number, item in meetings.items():
+        first, last = in_range(item)
+        meeting_objects[number] = (
+            Meeting(
+                starts_at=item.moment("starts_at", optional=False),
+                first_position=first,
+                last_position=last,
+                duration_minutes=_duration(item),
+                agenda=item.text("agenda", max_length=2000),
+                notes=(notes := item.text("notes", max_length=MEETING_NOTES_MAX_LENGTH) or ""),
+                notes_html=render_markdown(notes) if notes.strip() else "",
+                cancelled_at=item.moment("cancelled_at"),
+            ),
+            item.moment("created_at"),
+        )
+
+    question_objects = {}
+    for number, item in questions.items():
+        first, last = in_range(item)
+        body = item.text("body", max_length=QUESTION_MAX_LENGTH, blank=False)
+        question_objects[number] = (
+            Question(
+                body=body,
+                body_html=render_markdown(body),
+                first_position=first,
+                last_position=last,
+                due_at=item.moment("due_at"),
+                answer_first=item.boolean("answer_first"),
+                order=item.integer("order"),
+                closed_at=item.moment("closed_at"),
+                due_reminder_sent_at=item.moment("due_reminder_sent_at"),
+            ),
+            _reference(item, "meeting", meetings, "meeting"),
+            user_ref(item, "created_by"),
+            item.moment("created_at"),
+        )
+
+    comment_objects = {}
+    for number, item in comments.items():
+        quote = item.obj("quote")
+        body = item.text("body", max_length=COMMENT_MAX_LENGTH)
+        parent = _reference(item, "parent", comments, "comment")
+        if parent == number:
+            _fail(f"{item.path}.parent", "a comment cannot reply to itself")
+        comment_objects[number] = (
+            Comment(
+                passage_id=passage_pks[
+                    _reference(item, "passage", passages, "passage", optional=False)
+                ],
+                body=body,
+                body_html=render_markdown(body),
+                quote_exact=quote.text("exact", max_length=QUOTE_MAX_LENGTH),
+                quote_prefix=quote.text("prefix", max_length=64),
+                quote_suffix=quote.text("suffix", max_length=64),
+                quote_start=quote.integer("start", optional=True),
+                quote_end=quote.integer("end", optional=True),
+                quote_original=quote.text("original", max_length=QUOTE_MAX_LENGTH),
+                quote_detached_at=quote.moment("detached_at"),
+                quote_reattached_at=quote.moment("reattached_at"),
+                edited_at=item.moment("edited_at"),
+                deleted_at=item.moment("deleted_at"),
+                hidden_at=item.moment("hidden_at"),
+                hidden_reason=item.text("hidden_reason", max_length=HIDE_REASON_MAX_LENGTH),
+                pinned_at=item.moment("pinned_at"),
+                highlighted_at=item.moment("highlighted_at"),
+            ),
+            parent,
+            _reference(item, "question", questions, "question"),
+            user_ref(item, "author"),
+            user_ref(item, "hidden_by"),
+            item.moment("created_at", optional=False),
+        )
+    roots = _thread_roots({n: entry[1] for n, entry in comment_objects.items()})
+    for number, (_, parent, question, *_rest) in comment_objects.items():
+        if parent is not None and comment_objects[parent][2] != question:
+            _fail(comments[number].path, "a reply belongs to the same question as its parent")
+
+    helpful_rows = []
+    for item in helpful:
+        helpful_rows.append(
+            (
+                _reference(item, "comment", comments, "comment", optional=False),
+                user_ref(item, "user", optional=False),
+                item.moment("created_at", optional=False),
+            )
+        )
+    handout_rows = []
+    for item in handout:
+        meeting = _reference(item, "meeting", meetings, "meeting", optional=False)
+        comment = _reference(item, "comment", comments, "comment", optional=False)
+        _, parent, question, *_rest = comment_objects[comment]
+        if parent is not None or question is not None:
+            _fail(item.path, "only a top-level comment goes on a handout")
+        handout_rows.append((meeting, comment))
+    progress_rows = []
+    for item in progress:
+        progress_rows.append(
+            (
+                user_ref(item, "user", optional=False),
+                passage_pks[_reference(item, "passage", passages, "passage", optional=False)],
+                item.moment("read_at", optional=False),
+            )
+        )
+
+    try:
+        with transaction.atomic():
+            return _write(
+                text=text,
+                slug=slug,
+                group_info=group_info,
+                usernames=usernames,
+                member_rows=member_rows,
+                meeting_objects=meeting_objects,
+                question_objects=question_objects,
+                comment_objects=comment_objects,
+                roots=roots,
+                helpful_rows=helpful_rows,
+                handout_rows=handout_rows,
+                progress_rows=progress_rows,
+            )
+    except IntegrityError as error:
+        raise GroupImportError(
+            f"The backup contradicts a rule of the database, nothing was restored: {error}"
+        ) from error
+    except DatabaseError as error:
+        raise GroupImportError(f"The backup could not be restored, nothing was: {error}") from error
+
+
+def _thread_roots(parents: dict[int, int | None]) -> dict[int, int | None]:
+    """Each comment's thread root (None at the top), refusing cycles."""
+    roots: dict[int, int | None] = {}
+    for number in parents:
+        seen = [number]
+        current = number
+        while parents[current] is not None:
+            current = parents[current]
+            if current in seen:
+                _fail("", f"comment {number}'s replies go round in a circle")
+            seen.append(current)
+        roots[number] = current if current != number else None
+    return roots
+
+
+def _write(
+    *,
+    text,
+    slug,
+    group_info,
+    usernames,
+    member_rows,
+    meeting_objects,
+    question_objects,
+    comment_objects,
+    roots,
+    helpful_rows,
+    handout_rows,
+    progress_rows,
+) -> ImportResult:
+    User = get_user_model()
+    existing = set(User.objects.filter(username__in=usernames).values_list("username", flat=True))
+    created = sorted(usernames - existing)
+    User.objects.bulk_create(
+        [User(username=name, password=make_password(None)) for name in created]
+    )
+    users = dict(User.objects.filter(username__in=usernames).values_list("username", "pk"))
+
+    group = StudyGroup.objects.create(
+        text=text,
+        name=group_info.text("name", max_length=80, blank=False),
+        slug=slug,
+        description=group_info.text("description", max_length=1000),
+        invite_token=new_invite_token(),
+    )
+    group.created_at = group_info.moment("created_at") or group.created_at
+    group.save(update_fields=["created_at"])
+
+    memberships = Membership.objects.bulk_create(
+        [Membership(group=group, user_id=users[name], role=role) for name, role, _ in member_rows]
+    )
+    for membership, (_, _, joined_at) in zip(memberships, member_rows, strict=True):
+        membership.joined_at = joined_at or membership.joined_at
+    _set_times(memberships, ["joined_at"])
+
+    meetings = {}
+    for number, (meeting, _) in sorted(meeting_objects.items()):
+        meeting.group = group
+        meetings[number] = meeting
+    Meeting.objects.bulk_create(meetings.values())
+    for number, meeting in meetings.items():
+        meeting.created_at = meeting_objects[number][1] or meeting.created_at
+    _set_times(list(meetings.values()), ["created_at"])
+
+    questions = {}
+    for number, (question, meeting, created_by, _) in sorted(question_objects.items()):
+        question.group = group
+        question.meeting = meetings.get(meeting)
+        question.created_by_id = users.get(created_by)
+        questions[number] = question
+    Question.objects.bulk_create(questions.values())
+    for number, question in questions.items():
+        question.created_at = question_objects[number][3] or question.created_at
+    _set_times(list(questions.values()), ["created_at"])
+
+    # Comments in the backup's order, which is the order they were written in (so
+    # they keep it); replies first stand alone, outside any question, since a reply
+    # to an answer would otherwise count as a second answer by its author until its
+    # parent is set. Then their threads, questions and times, in one update.
+    comments = {}
+    for number, (comment, parent, question, author, hidden_by, _) in sorted(
+        comment_objects.items()
+    ):
+        comment.group = group
+        comment.question = questions.get(question) if parent is None else None
+        comment.author_id = users.get(author)
+        comment.hidden_by_id = users.get(hidden_by)
+        comments[number] = comment
+    Comment.objects.bulk_create(comments.values(), batch_size=1000)
+    for number, comment in comments.items():
+        _, parent, question, *_rest, created_at = comment_objects[number]
+        comment.parent = comments.get(parent)
+        comment.root = comments.get(roots[number])
+        comment.question = questions.get(question)
+        comment.created_at = created_at
+    Comment.objects.bulk_update(
+        comments.values(), ["parent", "root", "question", "created_at"], batch_size=1000
+    )
+
+    marks = [
+        HelpfulMark(comment=comments[comment], user_id=users[user], created_at=created_at)
+        for comment, user, created_at in helpful_rows
+    ]
+    HelpfulMark.objects.bulk_create(marks, batch_size=1000)
+    HandoutThread.objects.bulk_create(
+        HandoutThread(meeting=meetings[meeting], comment=comments[comment])
+        for meeting, comment in handout_rows
+    )
+    for mark, (_, _, created_at) in zip(marks, helpful_rows, strict=True):
+        mark.created_at = created_at
+    _set_times(marks, ["created_at"])
+
+    # Progress is the reader's own, kept across groups: what they read since stays.
+    already = set(
+        ReadingProgress.objects.filter(
+            reader_id__in=users.values(), passage__text=text
+        ).values_list("reader_id", "passage_id")
+    )
+    readings = []
+    for user, passage, read_at in progress_rows:
+        key = (users[user], passage)
+        if key not in already:
+            already.add(key)
+            readings.append((ReadingProgress(reader_id=key[0], passage_id=passage), read_at))
+    ReadingProgress.objects.bulk_create([r for r, _ in readings], batch_size=1000)
+    for reading, read_at in readings:
+        reading.read_at = read_at
+    _set_times([r for r, _ in readings], ["read_at"])
+
+    return ImportResult(
+        group=group,
+        users_created=created,
+        counts={
+            "members": len(memberships),
+            "meetings": len(meetings),
+            "questions": len(questions),
+            "comments": len(comments),
+            "helpful_marks": len(marks),
+            "progress": len(readings),
+        },
+    )
