@@ -3,7 +3,7 @@ activity chart) and a reader's own page."""
 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from groups import permissions
 from groups.access import membership_permitted
@@ -12,7 +12,7 @@ from sectstudy.http import HtmxHttpRequest
 
 
 @login_required
-@require_GET
+@require_safe
 def group_progress(request: HtmxHttpRequest, group_slug: str):
     """Who has read, commented and answered what, passage by passage; and the group's
     activity per week. For facilitators (a notebook's owner sees their own)."""
@@ -38,7 +38,7 @@ def group_progress(request: HtmxHttpRequest, group_slug: str):
 
 
 @login_required
-@require_GET
+@require_safe
 def my_page(request: HtmxHttpRequest):
     """A reader's own page: progress per text, recent comments and the replies to them,
     open questions and the next meetings."""
