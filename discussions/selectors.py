@@ -5,8 +5,19 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Exists, F, IntegerField, Max, OuterRef, Q, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import (
+    Count,
+    DateField,
+    Exists,
+    F,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce, TruncWeek
 from django.utils import timezone
 
 from discussions.anchoring import highlight, locate
@@ -781,6 +792,137 @@ def handout_threads(*, membership: Membership, meeting: Meeting) -> list[Handout
             stack.extend((child, depth + 1) for child in reversed(by_parent.get(comment.pk, [])))
         views.append(HandoutThreadView(root=root, replies=replies))
     return views
+
+
+# At a glance: aggregates for the facilitator's grid, the group's chart, the contents
+# page and a reader's own page ----------------------------------------------------------
+
+
+def commented_cells(*, membership: Membership, passage_ids) -> set[tuple[int, int]]:
+    """(author id, passage id) where the author has a comment (not deleted) in this
+    group's discussion of the passage, as far as this member may see; one query."""
+    return set(
+        Comment.objects.discussion()
+        .filter(group_id=membership.group_id, passage_id__in=passage_ids, deleted_at__isnull=True)
+        .visible_to(membership)
+        .values_list("author_id", "passage_id")
+        .distinct()
+    )
+
+
+def answered_ranges(
+    *, membership: Membership, first_position: int, last_position: int
+) -> set[tuple[int, int, int]]:
+    """(author id, first position, last position) of each question overlapping the
+    positions that the author has answered (an answer not deleted); one query."""
+    return set(
+        Comment.objects.answers()
+        .filter(
+            group_id=membership.group_id,
+            question__first_position__lte=last_position,
+            question__last_position__gte=first_position,
+        )
+        .visible_to(membership)
+        .values_list("author_id", "question__first_position", "question__last_position")
+        .distinct()
+    )
+
+
+def comments_per_week(*, group_id: int, since: datetime) -> dict:
+    """Comments, answers and replies written in the group per week (date_trunc('week'),
+    current time zone) from `since`, deleted ones left out."""
+    rows = (
+        Comment.objects.filter(group_id=group_id, created_at__gte=since, deleted_at__isnull=True)
+        .annotate(week=TruncWeek("created_at", output_field=DateField()))
+        .values("week")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    return {row["week"]: row["n"] for row in rows}
+
+
+@dataclass(frozen=True)
+class PassageActivity:
+    comments: int
+    open_questions: int
+
+
+def passage_activity(
+    *, membership: Membership, text_id: int, positions: list[int]
+) -> dict[int, PassageActivity]:
+    """Per passage position: the comments of the group's discussion this member sees
+    (not deleted) and the group's open questions on it; one query."""
+    comments = (
+        Comment.objects.discussion()
+        .filter(group_id=membership.group_id, passage=OuterRef("pk"), deleted_at__isnull=True)
+        .visible_to(membership)
+        .order_by()
+        .values("passage")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    questions = (
+        Question.objects.open()
+        .filter(
+            group_id=membership.group_id,
+            first_position__lte=OuterRef("position"),
+            last_position__gte=OuterRef("position"),
+        )
+        .order_by()
+        .annotate(one=Value(1))
+        .values("one")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    rows = (
+        Passage.objects.filter(text_id=text_id, position__in=positions)
+        .annotate(
+            comment_count=Coalesce(Subquery(comments, output_field=IntegerField()), 0),
+            question_count=Coalesce(Subquery(questions, output_field=IntegerField()), 0),
+        )
+        .values_list("position", "comment_count", "question_count")
+    )
+    return {position: PassageActivity(c, q) for position, c, q in rows}
+
+
+@dataclass(frozen=True)
+class MyComment:
+    comment: Comment
+    replies: list[Comment]
+
+
+def my_recent_comments(*, user, limit: int = 10) -> list[MyComment]:
+    """The reader's latest comments and answers (not deleted) in groups they belong to,
+    each with the replies to it they may read (hidden and "answer first" rules of
+    groups.permissions, across groups); two queries."""
+    facilitated = Membership.objects.filter(user=user, role=Membership.Role.FACILITATOR).values(
+        "group_id"
+    )
+    answered = Comment.objects.answers().filter(author=user).values("question_id")
+    readable = permissions.hidden_comment_filter_across_groups(
+        user.pk, facilitated
+    ) & permissions.answers_filter_across_groups(facilitated, answered)
+    mine = list(
+        Comment.objects.filter(
+            author=user,
+            deleted_at__isnull=True,
+            group_id__in=Membership.objects.filter(user=user).values("group_id"),
+        )
+        .filter(readable)
+        .select_related("group__text", "passage", "question")
+        .order_by("-created_at", "-pk")[:limit]
+    )
+    replies: dict[int, list[Comment]] = {c.pk: [] for c in mine}
+    if mine:
+        for reply in (
+            Comment.objects.filter(parent_id__in=list(replies), deleted_at__isnull=True)
+            .exclude(author=user)
+            .filter(readable)
+            .select_related("author", "group")
+            .order_by("created_at", "pk")
+        ):
+            replies[reply.parent_id].append(reply)
+    return [MyComment(comment=c, replies=replies[c.pk]) for c in mine]
 
 
 @dataclass(frozen=True)

@@ -193,3 +193,19 @@ def calendar_meetings(*, user, since: datetime) -> list[Meeting]:
         .select_related("group__text")
         .order_by("starts_at", "pk")
     )
+
+
+def next_meetings_for_user(*, user, now: datetime | None = None, limit: int = 5) -> list[Meeting]:
+    """The next scheduled meetings of the user's shared groups, soonest first."""
+    now = now or timezone.now()
+    return list(
+        Meeting.objects.upcoming(now)
+        .filter(group__memberships__user=user, group__notebook_owner__isnull=True)
+        .select_related("group__text")
+        .order_by("starts_at", "pk")[:limit]
+    )
+
+
+def member_user_ids(group: StudyGroup):
+    """A subquery of the ids of the group's members (for aggregate queries)."""
+    return Membership.objects.filter(group=group).values("user_id")

@@ -8,6 +8,7 @@ from discussions import services as discussion_services
 from discussions.context import passage_discussion
 from discussions.selectors import highlighted_body, new_comment_counts, passage_thread
 from groups import selectors as group_selectors
+from pages import glance
 from pages import selectors as page_selectors
 from pages.forms import GroupChoiceForm
 from reading import selectors, services
@@ -46,6 +47,12 @@ def text_detail(request: HtmxHttpRequest, text_slug: str):
             "text": text,
             "contents": contents,
             "passages": contents.rows,
+            # One query: each listed passage's comments and open questions in the group.
+            "activity": glance.contents_activity(
+                membership=membership,
+                text_id=text.pk,
+                positions=[row.passage.position for row in contents.rows],
+            ),
             "membership": membership,
             "group_choices": choices,
             "progress": progress,

@@ -4,7 +4,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, OuterRef, Subquery
+from django.db.models import Count, DateField, OuterRef, Subquery
+from django.db.models.functions import TruncWeek
 
 from reading.models import Passage, PassageVersion, ReadingProgress, Revision, Text
 
@@ -169,3 +170,34 @@ def passage_corrections(*, passage: Passage) -> list[Correction]:
 def text_revisions(*, text: Text, limit: int = 20) -> list[Revision]:
     """The text's history, newest first: when it was imported and each revision since."""
     return list(text.revisions.order_by("-created_at", "-pk")[:limit])
+
+
+# At a glance: progress aggregated for a facilitator's grid and a group's chart -------
+
+
+def read_cells(*, reader_ids, passage_ids) -> set[tuple[int, int]]:
+    """(reader id, passage id) for every passage of `passage_ids` read by a reader of
+    `reader_ids` (a subquery or list); one query however many readers."""
+    return set(
+        ReadingProgress.objects.filter(
+            reader_id__in=reader_ids, passage_id__in=passage_ids
+        ).values_list("reader_id", "passage_id")
+    )
+
+
+def reads_per_week(*, reader_ids, text: Text, since: datetime) -> dict:
+    """Passages of the text marked read per week (PostgreSQL date_trunc('week'), in the
+    current time zone, weeks starting on Monday) by readers of `reader_ids`, from `since`."""
+    rows = (
+        ReadingProgress.objects.filter(
+            reader_id__in=reader_ids,
+            passage__text=text,
+            passage__position__isnull=False,
+            read_at__gte=since,
+        )
+        .annotate(week=TruncWeek("read_at", output_field=DateField()))
+        .values("week")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    return {row["week"]: row["n"] for row in rows}

@@ -1,5 +1,5 @@
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from groups.models import Membership
 from search import selectors
@@ -7,7 +7,7 @@ from search.forms import QUERY_MAX_LENGTH, SearchForm
 from sectstudy.http import HtmxHttpRequest
 
 
-@require_GET
+@require_safe
 def search(request: HtmxHttpRequest):
     """/search/?q=…: passages of the texts and, for a signed-in reader, their groups'
     discussions. htmx asks for the results region only, as the reader types."""

@@ -31,7 +31,7 @@ def test_invited_reader_logs_in_through_the_link_joins_and_both_see_each_other(
     page_a.wait_for_url(f"{live_server.url}/")
     page_a.get_by_role("navigation", name="Site").get_by_role("link", name="New group").click()
     page_a.wait_for_url("**/groups/new/")
-    expect(page_a.get_by_label("Text")).to_have_value(str(essay.pk))
+    expect(page_a.get_by_label("Text:")).to_have_value(str(essay.pk))
     assert_accessible(page_a)
     page_a.get_by_label("Name").fill("Tuesday readers")
     page_a.get_by_label("Description").fill("We meet on Tuesdays at seven.")

@@ -66,7 +66,12 @@ def test_home_logged_in_nothing_read_shows_empty_progress_bar(reader_client, ess
         response, f'<a class="button" href="{ESSAY_URL}1/">Start reading</a>', html=True, count=1
     )
     assertContains(response, f'<a href="{ESSAY_URL}notebook/">My notebook</a>', html=True)
-    assertContains(response, '<span class="whoami">reader</span>', html=True, count=1)
+    assertContains(
+        response,
+        '<a class="whoami" href="/me/">reader<span class="visually-hidden">: my reading</span></a>',
+        html=True,
+        count=1,
+    )
 
 
 def test_home_logged_in_some_read_shows_progress_and_continue(reader_client, reader, essay):
@@ -121,7 +126,9 @@ def test_home_progress_counts_only_this_readers_progress(reader_client, reader, 
 
 ROW = re.compile(r"<tr( class=\"is-read\")?>(.*?)</tr>", re.DOTALL)
 CELLS = re.compile(
-    r'<td class="num">(\d+)</td>\s*<td><a href="([^"]+)">([^<]*)</a></td>\s*'
+    # The selected group's discussion activity may follow the link (pages.glance).
+    r'<td class="num">(\d+)</td>\s*<td><a href="([^"]+)">([^<]*)</a>'
+    r'(?:\s*<span class="activity">.*?</span>)?</td>\s*'
     r'<td class="num">(\d+)</td>'
 )
 
@@ -615,7 +622,12 @@ def test_signup_valid_creates_user_and_logs_in(client, essay):
     assert user.check_password(NEW_PASSWORD)
     assert client.session["_auth_user_id"] == str(user.pk)
     home = client.get("/")
-    assertContains(home, '<span class="whoami">newreader</span>', html=True, count=1)
+    assertContains(
+        home,
+        '<a class="whoami" href="/me/">newreader<span class="visually-hidden">: my reading</span></a>',
+        html=True,
+        count=1,
+    )
     assertContains(home, "Welcome to sectstudy, newreader.", count=1)
 
 

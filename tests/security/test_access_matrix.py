@@ -177,6 +177,9 @@ EXPECTATIONS: dict[str, Access] = {
         statuses={"POST": facilitator_only(302)},
         data={"POST": lambda world: {"threads": [world["comment"].pk]}},
     ),
+    # The group at a glance (grid of who read, commented and answered what; activity
+    # per week): facilitators only.
+    "group_progress": Access(kwargs=("group_slug",), statuses={"GET": facilitator_only(200)}),
     # Each reader's own calendar address; the feed's secret address is its only key.
     "calendar_settings": Access(
         statuses={"GET": signed_in(200), "POST": signed_in(302)},
@@ -316,6 +319,7 @@ EXPECTATIONS: dict[str, Access] = {
     # (tests/search prove the privacy of the results).
     "search": Access(statuses={"GET": everyone(200)}),
     # Personal pages, not group-scoped.
+    "my_page": Access(statuses={"GET": signed_in(200)}),
     "my_questions": Access(statuses={"GET": signed_in(200)}),
     "notification_list": Access(statuses={"GET": signed_in(200)}),
     "notifications_read": Access(statuses={"POST": signed_in(302)}),
@@ -698,6 +702,8 @@ NOTEBOOK_EXPECTATIONS: dict[str, dict[str, dict[str, int | str]]] = {
     "meeting_create": {"GET": NO_SUCH_PAGE, "POST": NO_SUCH_PAGE},
     "meeting_edit": {"GET": NO_SUCH_PAGE, "POST": NO_SUCH_PAGE},
     "meeting_cancel": {"POST": NO_SUCH_PAGE},
+    # The owner's own reading, commenting and answering, and their activity per week.
+    "group_progress": {"GET": own_notebook(200)},
     "meeting_detail": {"GET": own_notebook(200)},
     "meeting_handout": {"GET": own_notebook(200)},
     "meeting_calendar": {"GET": own_notebook(200)},
