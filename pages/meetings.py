@@ -23,12 +23,11 @@ def _meeting_or_404(membership, meeting_pk: int) -> Meeting:
     )
 
 
-@login_required
-@require_safe
-def meeting_detail(request: HtmxHttpRequest, group_slug: str, meeting_pk: int):
-    membership = membership_or_404(request, group_slug)
-    meeting = _meeting_or_404(membership, meeting_pk)
+def _meeting_page(request, membership, meeting: Meeting, notes_form=None):
+    """The meeting's page; facilitators get the notes form (with its errors, if any)."""
     page = selectors.meeting_page(membership=membership, meeting=meeting)
+    if notes_form is None and page.may_manage:
+        notes_form = MeetingNotesForm(instance=meeting)
     return render(
         request,
         "pages/meeting_detail.html",
@@ -37,9 +36,16 @@ def meeting_detail(request: HtmxHttpRequest, group_slug: str, meeting_pk: int):
             "meeting": meeting,
             "group": membership.group,
             "membership": membership,
-            "notes_form": MeetingNotesForm(instance=meeting) if page.may_manage else None,
+            "notes_form": notes_form,
         },
     )
+
+
+@login_required
+@require_safe
+def meeting_detail(request: HtmxHttpRequest, group_slug: str, meeting_pk: int):
+    membership = membership_or_404(request, group_slug)
+    return _meeting_page(request, membership, _meeting_or_404(membership, meeting_pk))
 
 
 @login_required
@@ -54,16 +60,8 @@ def meeting_notes(request: HtmxHttpRequest, group_slug: str, meeting_pk: int):
         )
         messages.success(request, "The notes are saved; members see them on this page.")
         return redirect(meeting)
-    meeting.refresh_from_db()
-    page = selectors.meeting_page(membership=membership, meeting=meeting)
-    context = {
-        "page": page,
-        "meeting": meeting,
-        "group": membership.group,
-        "membership": membership,
-        "notes_form": form,
-    }
-    return render(request, "pages/meeting_detail.html", context)
+    meeting.refresh_from_db()  # the form's invalid notes stay in the form, not on the page
+    return _meeting_page(request, membership, meeting, notes_form=form)
 
 
 @login_required

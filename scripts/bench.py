@@ -275,18 +275,7 @@ def run(args, harness: Harness, stamp: str) -> int:
     )
     python = sys.executable
     step("migrate and collectstatic (into the run's own directory)")
-    static = subprocess.Popen(  # noqa: S603 - our own interpreter
-        [python, "manage.py", "collectstatic", "--noinput", "-v0"],
-        cwd=ROOT,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    harness.run("migrate", [python, "manage.py", "migrate", "--noinput", "-v0"], env)
-    _out, static_err = static.communicate(timeout=300)
-    if static.returncode != 0:
-        raise SetupError(f"collectstatic failed: {static_err.decode()[-2000:]}")
+    harness.migrate_and_collect_static(env)
     step("seeding the data set" + (" (small)" if args.small else ""))
     plan_path = work / "plan.json"
     floor_file = static_root / FLOOR_PATH.removeprefix("/static/")

@@ -108,6 +108,22 @@ class Harness:
             raise SetupError(f"{name} failed ({result.returncode}):\n{result.stderr[-3000:]}")
         return result.stdout
 
+    def migrate_and_collect_static(self, env: dict, timeout: float = 300) -> None:
+        """`migrate` and `collectstatic` for the run's app servers, side by side."""
+        python = sys.executable
+        static = subprocess.Popen(  # noqa: S603 - our own interpreter
+            [python, "manage.py", "collectstatic", "--noinput", "-v0"],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        self.run("migrate", [python, "manage.py", "migrate", "--noinput", "-v0"], env, timeout)
+        _out, static_err = static.communicate(timeout=timeout)
+        if static.returncode != 0:
+            raise SetupError(f"collectstatic failed: {static_err.decode()[-2000:]}")
+
     def spawn(self, name: str, argv: list[str], env: dict) -> subprocess.Popen:
         log = open(self.log_dir / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
         process = subprocess.Popen(  # noqa: S603 - our own interpreter
@@ -334,18 +350,7 @@ def run(args, harness: Harness) -> int:
     env = app_env(harness.pg, harness.sink, ports[0])
     python = sys.executable
     step("migrate and collectstatic")
-    static = subprocess.Popen(  # noqa: S603 - our own interpreter
-        [python, "manage.py", "collectstatic", "--noinput", "-v0"],
-        cwd=ROOT,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    harness.run("migrate", [python, "manage.py", "migrate", "--noinput", "-v0"], env)
-    _out, static_err = static.communicate(timeout=180)
-    if static.returncode != 0:
-        raise SetupError(f"collectstatic failed: {static_err.decode()[-2000:]}")
+    harness.migrate_and_collect_static(env)
     step(f"{args.servers} gunicorn servers on ports {ports}, demo data and {args.members} members")
     for index, port in enumerate(ports):
         harness.spawn(
