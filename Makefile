@@ -20,7 +20,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3 python; do \
 # when the tests run, after scripts/ensure-system may have installed it (Ubuntu names it
 # chromium-browser), and is passed to pytest alone: the script reads a CHROMIUM you set.
 NEEDS := venv
-test: NEEDS += chromium wrk
+test: NEEDS += chromium
 bench: NEEDS += wrk
 CHROMIUM ?= $(firstword $(wildcard /usr/bin/chromium /usr/bin/chromium-browser) /usr/bin/chromium)
 

@@ -1,7 +1,10 @@
-"""The benchmark's harness, very short (scripts/bench.py --small, 1 s per request): part
-of `make test`, not marked bench. It checks that the harness works, not how fast the app
-is: every request answered 2xx or 3xx, every acknowledged write stored exactly once, the
-report written. `make bench` runs the full version."""
+"""The benchmark's harness, very short (scripts/bench.py --small, 1 s per request).
+
+Marked bench, so `make bench` runs it before the full version: at a minute alone (three
+under load) it would make `make test` far longer, and the 5-second load test there
+already guards lost writes and 5xx. It checks that the harness works, not how fast the
+app is: every request answered 2xx or 3xx, every acknowledged write stored exactly once,
+the report written."""
 
 import json
 import shutil
@@ -14,6 +17,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 
+@pytest.mark.bench
 @pytest.mark.skipif(
     shutil.which("wrk") is None, reason="wrk is not installed (make test installs it)"
 )
