@@ -759,9 +759,13 @@ class HandoutThreadView:
 
 def handout_threads(*, membership: Membership, meeting: Meeting) -> list[HandoutThreadView]:
     """The threads chosen for the handout, whole, as this member may read them; hidden
-    comments are never printed."""
+    comments are never printed, nor threads on passages the meeting no longer covers."""
     root_ids = list(
-        HandoutThread.objects.filter(meeting=meeting).values_list("comment_id", flat=True)
+        HandoutThread.objects.filter(
+            meeting=meeting,
+            comment__passage__position__gte=meeting.first_position,
+            comment__passage__position__lte=meeting.last_position,
+        ).values_list("comment_id", flat=True)
     )
     if not root_ids:
         return []

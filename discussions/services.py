@@ -669,6 +669,7 @@ def question_due_reminders(*, now=None) -> int:
     return sent
 
 
+@transaction.atomic
 def meeting_notes_save(*, facilitator, meeting: Meeting, notes: str) -> Meeting:
     """A facilitator's notes from a meeting, in Markdown, rendered once here."""
     permissions.require(permissions.may_manage_group, membership_of(facilitator, meeting.group_id))

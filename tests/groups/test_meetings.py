@@ -364,3 +364,49 @@ def test_meeting_reminder_gives_the_time_in_each_readers_time_zone(
     tokyo = starts.astimezone(zoneinfo.ZoneInfo("Asia/Tokyo"))
     assert f"{tokyo:%H:%M} JST" in bodies[member.email]
     assert f"{starts:%H:%M} UTC" in bodies[facilitator.email]
+
+
+def test_handout_leaves_out_threads_off_the_meetings_passages_and_deleted_authors(
+    essay, group, member, facilitator, meeting
+):
+    passage = essay.passages.get(position=3)
+    chosen = discussions.comment_create(
+        author=member, group=group, passage=passage, body="On the handout"
+    )
+    reply = discussions.comment_create(
+        author=member, group=group, passage=passage, body="Then gone", parent=chosen
+    )
+    discussions.comment_create(
+        author=facilitator, group=group, passage=passage, body="Under it", parent=reply
+    )
+    discussions.handout_threads_set(
+        facilitator=facilitator, meeting=meeting, comment_ids=[chosen.pk]
+    )
+    discussions.comment_delete(user=member, comment=reply)
+
+    handout = logged_in(facilitator).get(url(meeting, "handout/")).content.decode()
+    assert "A deleted reply" in handout and "Then gone" not in handout
+    assert handout.count(f">{member.username}<") <= 1  # the root's author, not the tombstone's
+
+    meeting.first_position = meeting.last_position = 1
+    meeting.save()
+    assert (
+        "On the handout"
+        not in logged_in(facilitator).get(url(meeting, "handout/")).content.decode()
+    )
+
+
+def test_admin_upload_larger_than_the_confirmation_can_carry_is_refused(client, db):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from reading.forms import MAX_TEXT_FILE_BYTES
+
+    client.force_login(make_user("editor", is_staff=True, is_superuser=True))
+    data = b"Title\n\n" + b"word " * (MAX_TEXT_FILE_BYTES // 5)
+    response = client.post(
+        "/admin/reading/text/import/",
+        {"file": SimpleUploadedFile("big.txt", data), "encoding": "utf-8"},
+    )
+
+    assert response.status_code == 200
+    assert "import it with manage.py import_text" in response.content.decode()
