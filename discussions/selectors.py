@@ -752,9 +752,15 @@ def handout_candidates(*, membership: Membership, meeting: Meeting) -> list[Meet
 
 
 @dataclass(frozen=True)
+class HandoutReply:
+    comment: Comment
+    depth: int  # 1 under the thread's first comment
+
+
+@dataclass(frozen=True)
 class HandoutThreadView:
     root: Comment
-    replies: list[Comment]  # in thread order, each with its depth as `depth`
+    replies: list[HandoutReply]  # in thread order
 
 
 def handout_threads(*, membership: Membership, meeting: Meeting) -> list[HandoutThreadView]:
@@ -787,12 +793,11 @@ def handout_threads(*, membership: Membership, meeting: Meeting) -> list[Handout
         (c for c in comments if c.pk in root_ids and c.deleted_at is None),
         key=lambda c: (c.passage.position or 0, c.created_at, c.pk),
     ):
-        replies: list[Comment] = []
+        replies: list[HandoutReply] = []
         stack = [(child, 1) for child in reversed(by_parent.get(root.pk, []))]
         while stack:
             comment, depth = stack.pop()
-            comment.depth = depth
-            replies.append(comment)
+            replies.append(HandoutReply(comment=comment, depth=depth))
             stack.extend((child, depth + 1) for child in reversed(by_parent.get(comment.pk, [])))
         views.append(HandoutThreadView(root=root, replies=replies))
     return views

@@ -1,7 +1,6 @@
 """A meeting's page and its printable handout: what to read, who is ready, the
 questions and the threads to talk about, and the notes afterwards."""
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
@@ -14,6 +13,7 @@ from groups.access import membership_or_404, membership_permitted
 from groups.forms import MeetingNotesForm
 from groups.models import Meeting
 from pages import selectors
+from pages.forms import HandoutThreadsForm
 from sectstudy.http import HtmxHttpRequest
 
 
@@ -75,14 +75,6 @@ def meeting_handout(request: HtmxHttpRequest, group_slug: str, meeting_pk: int):
         "pages/meeting_handout.html",
         {"page": page, "meeting": meeting, "group": membership.group, "membership": membership},
     )
-
-
-class HandoutThreadsForm(forms.Form):
-    threads = forms.TypedMultipleChoiceField(coerce=int, required=False)
-
-    def __init__(self, *args, candidates, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["threads"].choices = [(row.comment.pk, row.comment.pk) for row in candidates]
 
 
 @login_required
