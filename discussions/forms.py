@@ -78,6 +78,12 @@ def prepare_reply_form(form: CommentForm, parent: Comment) -> CommentForm:
     author = parent.author.username if parent.author else "this comment"
     form.fields["body"].label = f"Your reply to {author}"
     form.fields["body"].widget.attrs["rows"] = 3
+    # A posted reply with errors was validated as a plain comment form: its fields (label,
+    # ids) and its errors (the id `aria-describedby` points at) are drawn again as the reply's.
+    form._bound_fields_cache.clear()
+    for name, errors in form.errors.items() if form.is_bound else ():
+        if name in form.fields:
+            errors.field_id = form[name].auto_id
     return form
 
 

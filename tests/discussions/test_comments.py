@@ -440,6 +440,9 @@ def test_comment_reply_over_10000_characters_keeps_the_typed_reply(
     assert response.status_code == 422
     assert "Comments can be at most 10,000 characters long (this one has 10001)." in html
     assert textarea_value(html, f"reply-body-{parent.pk}") == "b" * 10_001
+    # Drawn as the reply form, errors included: the field's aria-describedby finds them.
+    assert f'<label for="reply-body-{parent.pk}">Your reply to facilitator:</label>' in html
+    assert f'<ul class="errorlist" id="reply-body-{parent.pk}_error">' in html
     assert Comment.objects.count() == 1
 
 
