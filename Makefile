@@ -16,11 +16,12 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3 python; do \
 	if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then \
 	echo $$p; break; fi; done)
 
-# What the system must provide; `make test` needs Chromium too. CHROMIUM is looked for
-# when the tests run, after scripts/ensure-system may have installed it (Ubuntu names it
-# chromium-browser), and is passed to pytest alone: the script reads a CHROMIUM you set.
+# What the system must provide; `make test` needs Chromium and a Java runtime (the HTML
+# check runs vnu.jar) too. CHROMIUM is looked for when the tests run, after
+# scripts/ensure-system may have installed it (Ubuntu names it chromium-browser), and is
+# passed to pytest alone: the script reads a CHROMIUM you set.
 NEEDS := venv
-test: NEEDS += chromium
+test: NEEDS += chromium java
 bench: NEEDS += wrk
 CHROMIUM ?= $(firstword $(wildcard /usr/bin/chromium /usr/bin/chromium-browser) /usr/bin/chromium)
 
