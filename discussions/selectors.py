@@ -694,6 +694,29 @@ def meeting_questions(
     ]
 
 
+@dataclass(frozen=True)
+class MeetingAnswers:
+    """The open questions due for a meeting (those the meeting's page lists, closed ones
+    left out: they take no answers) and how many of them each author has answered."""
+
+    questions_due: int
+    answered_by: dict[int, int]  # author id -> answers to those questions (not deleted)
+
+
+def meeting_answers(*, meeting: Meeting) -> MeetingAnswers:
+    """Two queries, however many members and answers."""
+    due = _meeting_questions_queryset(meeting).open()
+    answered = (
+        Comment.objects.answers()
+        .filter(question__in=due)
+        .order_by()
+        .values("author_id")
+        .annotate(answered=Count("question_id", distinct=True))
+        .values_list("author_id", "answered")
+    )
+    return MeetingAnswers(questions_due=due.count(), answered_by=dict(answered))
+
+
 def _meeting_roots(membership: Membership, meeting: Meeting):
     """Top-level comments on the meeting's passages that this member may see, with the
     number of replies they may see."""

@@ -105,15 +105,16 @@ def group_members_with_progress(*, group: StudyGroup, meeting: Meeting | None = 
 
 @dataclass(frozen=True)
 class MemberRow:
+    """A member and their reading of the group's text. (How ready each is for the next
+    meeting takes their answers too: pages.selectors.meeting_readiness.)"""
+
     membership_pk: int
+    user_id: int
     username: str
     role_label: str
     is_facilitator: bool
     is_you: bool
     progress: Progress
-    ready: bool  # has read every passage of the next meeting (False without one)
-    meeting_read: int = 0  # of the next meeting's passages, how many they have read
-    meeting_total: int = 0  # how many passages the next meeting is about
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,7 @@ def invitation_is_valid(group: StudyGroup, now: datetime | None = None) -> bool:
 
 
 def group_page(*, membership: Membership, now: datetime | None = None) -> GroupPage:
-    """The group page: meetings, members with their progress and readiness."""
+    """The group page: meetings, members with their progress."""
     now = now or timezone.now()
     group = membership.group
     meetings = list(
@@ -155,17 +156,14 @@ def group_page(*, membership: Membership, now: datetime | None = None) -> GroupP
     rows = [
         MemberRow(
             membership_pk=member.pk,
+            user_id=member.user_id,
             username=member.user.username,
             role_label=member.get_role_display(),
             is_facilitator=permissions.is_facilitator(member),
             is_you=member.user_id == membership.user_id,
             progress=Progress(read=member.read_count, total=passage_count),
-            ready=next_meeting is not None
-            and member.meeting_read_count >= next_meeting.passage_count,
-            meeting_read=member.meeting_read_count if next_meeting else 0,
-            meeting_total=next_meeting.passage_count if next_meeting else 0,
         )
-        for member in group_members_with_progress(group=group, meeting=next_meeting)
+        for member in group_members_with_progress(group=group)
     ]
     return GroupPage(
         group=group,

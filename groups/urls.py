@@ -6,7 +6,6 @@ urlpatterns = [
     path("accounts/signup/", views.signup, name="signup"),
     path("texts/<slug:text_slug>/notebook/", views.notebook, name="notebook"),
     path("groups/new/", views.group_create, name="group_create"),
-    path("groups/<slug:group_slug>/", views.group_detail, name="group_detail"),
     path("groups/<slug:group_slug>/edit/", views.group_edit, name="group_edit"),
     path("groups/<slug:group_slug>/leave/", views.group_leave, name="group_leave"),
     path(

@@ -84,23 +84,6 @@ def group_create(request: HtmxHttpRequest):
 
 
 @login_required
-@require_safe
-def group_detail(request: HtmxHttpRequest, group_slug: str):
-    membership = membership_or_404(request, group_slug)
-    group = membership.group
-    context = {
-        "page": selectors.group_page(membership=membership),
-        "group": group,
-        "membership": membership,
-        "invite_url": request.build_absolute_uri(
-            reverse("group_join", kwargs={"invite_token": group.invite_token})
-        ),
-        "invitation_form": InvitationForm(),
-    }
-    return render(request, "groups/group_detail.html", context)
-
-
-@login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def group_edit(request: HtmxHttpRequest, group_slug: str):
     membership = membership_permitted(request, group_slug, permissions.may_manage_group)

@@ -92,17 +92,80 @@ def passage_page(
 
 
 @dataclass(frozen=True)
-class ReadinessRow:
-    """A member and how many of a meeting's passages they have read."""
+class Readiness:
+    """How ready a member is for a meeting, and why: of the meeting's passages, how many
+    they have read; of the open questions due for it, how many they have answered.
+    Questions are for members: a facilitator asks them, so has none due.
 
+    Who has answered what is for facilitators (groups.permissions); a member sees it for
+    themselves only. Where the viewer may not know, `questions_answered` is None, and so
+    is `ready` unless no question is due."""
+
+    user_id: int
     username: str
     is_you: bool
-    read: int
-    total: int
+    passages_read: int
+    passages_due: int
+    questions_answered: int | None
+    questions_due: int
 
     @property
-    def ready(self) -> bool:
-        return self.read >= self.total
+    def ready(self) -> bool | None:
+        if self.questions_answered is None:
+            return None
+        return (
+            self.passages_read >= self.passages_due
+            and self.questions_answered >= self.questions_due
+        )
+
+    @property
+    def why(self) -> str:
+        """E.g. "2 of 3 passages read, 1 of 2 questions answered"."""
+        passages = _plural(self.passages_due, "passage")
+        why = f"{self.passages_read} of {self.passages_due} {passages} read"
+        if self.questions_due and self.questions_answered is not None:
+            why += (
+                f", {self.questions_answered} of {self.questions_due}"
+                f" {_plural(self.questions_due, 'question')} answered"
+            )
+        return why
+
+
+def _plural(count: int, word: str) -> str:
+    return word if count == 1 else f"{word}s"
+
+
+def meeting_readiness(*, membership: Membership, meeting: Meeting) -> list[Readiness]:
+    """Each member's readiness for a meeting, as `membership` may see it: every passage
+    of it read and every open question set for it (or on its passages) answered. The one
+    definition of "ready", for the group page and the meeting page; three queries however
+    many members."""
+    sees_answers = permissions.may_see_progress_of_members(membership)
+    answers = discussion_selectors.meeting_answers(meeting=meeting)
+    rows = []
+    for member in group_selectors.group_members_with_progress(
+        group=membership.group, meeting=meeting
+    ):
+        is_you = member.user_id == membership.user_id
+        questions_due = 0 if permissions.is_facilitator(member) else answers.questions_due
+        known = sees_answers or is_you or questions_due == 0
+        rows.append(
+            Readiness(
+                user_id=member.user_id,
+                username=member.user.username,
+                is_you=is_you,
+                passages_read=member.meeting_read_count,
+                passages_due=meeting.passage_count,
+                # A facilitator may answer too, but has no question due.
+                questions_answered=(
+                    min(answers.answered_by.get(member.user_id, 0), questions_due)
+                    if known
+                    else None
+                ),
+                questions_due=questions_due,
+            )
+        )
+    return rows
 
 
 @dataclass(frozen=True)
@@ -111,7 +174,7 @@ class MeetingPage:
     group: StudyGroup
     membership: Membership
     passages: list[Passage]
-    readiness: list[ReadinessRow]
+    readiness: list[Readiness]
     questions: list
     active_threads: list
     waiting_threads: list
@@ -119,21 +182,44 @@ class MeetingPage:
     may_manage: bool
 
     @property
+    def questions_due(self) -> int:
+        """The open questions due for the meeting (from its members)."""
+        return max((row.questions_due for row in self.readiness), default=0)
+
+    @property
+    def readiness_known(self) -> bool:
+        """Whether the viewer may know every member's readiness (their answers included)."""
+        return all(row.ready is not None for row in self.readiness)
+
+    @property
     def ready_count(self) -> int:
         return sum(1 for row in self.readiness if row.ready)
 
+    @property
+    def read_all_count(self) -> int:
+        return sum(1 for row in self.readiness if row.passages_read >= row.passages_due)
 
-def meeting_readiness(*, membership: Membership, meeting: Meeting) -> list[ReadinessRow]:
-    rows = group_selectors.group_members_with_progress(group=membership.group, meeting=meeting)
-    return [
-        ReadinessRow(
-            username=member.user.username,
-            is_you=member.user_id == membership.user_id,
-            read=member.meeting_read_count,
-            total=meeting.passage_count,
-        )
-        for member in rows
-    ]
+
+@dataclass(frozen=True)
+class GroupMembers:
+    """The group page's members (groups.selectors.group_page), each with their readiness
+    for the next meeting (None without one)."""
+
+    rows: list[tuple[group_selectors.MemberRow, Readiness | None]]
+
+    @property
+    def readiness_known(self) -> bool:
+        """Whether the viewer may know every member's readiness (their answers included)."""
+        return all(readiness.ready is not None for _, readiness in self.rows if readiness)
+
+
+def group_members(*, membership: Membership, page: group_selectors.GroupPage) -> GroupMembers:
+    readiness = (
+        {row.user_id: row for row in meeting_readiness(membership=membership, meeting=meeting)}
+        if (meeting := page.next_meeting)
+        else {}
+    )
+    return GroupMembers(rows=[(row, readiness.get(row.user_id)) for row in page.members])
 
 
 def meeting_passages(meeting: Meeting) -> list[Passage]:

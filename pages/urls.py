@@ -1,10 +1,11 @@
 from django.urls import path
 
-from pages import dashboards, meetings, views
+from pages import dashboards, group_page, meetings, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("me/", dashboards.my_page, name="my_page"),
+    path("groups/<slug:group_slug>/", group_page.group_detail, name="group_detail"),
     path("groups/<slug:group_slug>/progress/", dashboards.group_progress, name="group_progress"),
     path("texts/<slug:text_slug>/", views.text_detail, name="text_detail"),
     path("texts/<slug:text_slug>/group/", views.group_choose, name="group_choose"),

@@ -11,9 +11,10 @@ urlpatterns = [
     # Django's account views as they come.
     path("accounts/password_reset/", group_views.password_reset, name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),
-    path("", include("pages.urls")),
     path("", include("reading.urls")),
+    # Before pages: "groups/new/" is not the page of a group called "new".
     path("", include("groups.urls")),
+    path("", include("pages.urls")),
     path("", include("discussions.urls")),
     path("", include("exports.urls")),
     path("", include("search.urls")),

@@ -795,8 +795,8 @@ def test_group_page_shows_each_members_progress_and_readiness(
     response = client.get(group.get_absolute_url())
     content = response.content.decode()
     assert [
-        (m.username, m.progress.read, m.progress.total, m.ready)
-        for m in response.context["page"].members
+        (m.username, m.progress.read, m.progress.total, readiness.ready)
+        for m, readiness in response.context["members"].rows
     ] == [("facilitator", 2, 10, False), ("member", 4, 10, True)]
     assert "Ready for next meeting" in content
     assert (

@@ -59,7 +59,9 @@ def test_meeting_page_shows_passages_readiness_and_agenda(
     assertContains(response, "Passage 3</a>:")
     assertNotContains(response, "Passage 4</a>:")
     assertContains(response, "1 of 2 members has read every passage.")
-    rows = {row.username: (row.read, row.ready) for row in response.context["page"].readiness}
+    rows = {
+        row.username: (row.passages_read, row.ready) for row in response.context["page"].readiness
+    }
     assert rows == {member.username: (2, True), facilitator.username: (1, False)}
 
 
