@@ -102,20 +102,25 @@ def group_edit(request: HtmxHttpRequest, group_slug: str):
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def invitation_regenerate(request: HtmxHttpRequest, group_slug: str):
+    """GET: the confirmation page (with the new link's expiry); POST: a new link."""
     membership = membership_permitted(request, group_slug, permissions.may_manage_group)
-    form = InvitationForm(request.POST)
-    if form.is_valid():
+    form = InvitationForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
         services.invitation_regenerate(
             facilitator=request.user,
             group=membership.group,
             expires_at=form.cleaned_data["expires_at"],
         )
         messages.success(request, "A new invitation link is ready; the old one no longer works.")
-    else:
-        messages.error(request, " ".join(form.errors.get("expires_at", ["Invalid expiry."])))
-    return redirect(membership.group)
+        return redirect(membership.group)
+    return render(
+        request,
+        "groups/invitation_regenerate.html",
+        {"form": form, "group": membership.group},
+        status=422 if form.errors else 200,
+    )
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -180,10 +185,15 @@ def member_role(request: HtmxHttpRequest, group_slug: str, membership_pk: int):
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def member_remove(request: HtmxHttpRequest, group_slug: str, membership_pk: int):
+    """GET: the confirmation page; POST: the member is removed."""
     membership = membership_permitted(request, group_slug, permissions.may_manage_group)
     target = _target_membership(membership.group, membership_pk)
+    if request.method != "POST":
+        return render(
+            request, "groups/member_remove.html", {"target": target, "group": membership.group}
+        )
     try:
         services.membership_remove(acting_user=request.user, membership=target)
     except ValidationError as error:
@@ -229,10 +239,15 @@ def meeting_edit(request: HtmxHttpRequest, group_slug: str, meeting_pk: int | No
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def meeting_cancel(request: HtmxHttpRequest, group_slug: str, meeting_pk: int):
+    """GET: the confirmation page; POST: the meeting is cancelled (it can be restored)."""
     membership = membership_permitted(request, group_slug, permissions.may_manage_group)
     meeting = get_object_or_404(Meeting, pk=meeting_pk, group=membership.group)
+    if request.method != "POST":
+        return render(
+            request, "groups/meeting_cancel.html", {"meeting": meeting, "group": membership.group}
+        )
     services.meeting_cancel(facilitator=request.user, meeting=meeting)
     messages.success(request, "The meeting is cancelled.")
     return redirect(membership.group)

@@ -9,7 +9,6 @@ from django.views.decorators.http import require_safe
 
 from groups import selectors as group_selectors
 from groups.access import membership_or_404
-from groups.forms import InvitationForm
 from pages import selectors
 from sectstudy.http import HtmxHttpRequest
 
@@ -28,6 +27,5 @@ def group_detail(request: HtmxHttpRequest, group_slug: str):
         "invite_url": request.build_absolute_uri(
             reverse("group_join", kwargs={"invite_token": group.invite_token})
         ),
-        "invitation_form": InvitationForm(),
     }
     return render(request, "groups/group_detail.html", context)

@@ -174,6 +174,8 @@ def _world() -> dict:
         "question": question,
         "opening": opening,
         "own_comment": detached,  # ben's
+        "answer": answer,  # ben's
+        "ben": group.memberships.get(user=ben),
         "deep": deep,
         "busy": busy,
         "notebook": notebook,
@@ -264,6 +266,7 @@ def _pages(w: dict) -> list[Page]:
         get("comment-edit", "ben", url("comment_edit", g, mine)),
         post("comment-edit-errors", "ben", url("comment_edit", g, mine), {"body": ""}),
         get("comment-delete", "ben", url("comment_delete", g, mine)),
+        get("answer-delete", "ben", url("comment_delete", g, w["answer"].pk)),
         get("quote-reattach", "ben", url("quote_reattach", g, mine)),
         get("group-new", "ben", url("group_create")),
         post("group-new-errors", "ben", url("group_create"), {"name": ""}),
@@ -311,6 +314,16 @@ def _pages(w: dict) -> list[Page]:
         get("question-delete", "ada", url("question_delete", g, question.pk)),
         post("question-delete-errors", "ada", url("question_delete", g, question.pk), status=422),
         get("comment-hide", "ada", url("comment_hide", g, w["opening"].pk)),
+        get("member-remove", "ada", url("member_remove", g, w["ben"].pk)),
+        get("meeting-cancel", "ada", url("meeting_cancel", g, meeting.pk)),
+        get("invitation-new", "ada", url("invitation_regenerate", g)),
+        post(
+            "invitation-new-errors",
+            "ada",
+            url("invitation_regenerate", g),
+            {"expires_at": "2001-01-01T00:00"},
+            status=422,
+        ),
         get("notifications-facilitator", "ada", url("notification_list")),
         # A reader alone (eli): the notebook.
         get("notebook-passage", "eli", passage(1, w["notebook"].slug)),

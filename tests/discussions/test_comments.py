@@ -562,7 +562,9 @@ def test_comment_delete_confirmation_page_has_a_real_form(member_client, member,
     response = member_client.get(comment_url(group, comment, "delete"))
 
     assertContains(
-        response, f'<form method="post" action="{comment_url(group, comment, "delete")}">'
+        response,
+        f'<form method="post" action="{comment_url(group, comment, "delete")}"'
+        ' class="stacked-form confirm-form">',
     )
     assert Comment.objects.count() == 1
 

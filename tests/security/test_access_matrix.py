@@ -136,8 +136,10 @@ EXPECTATIONS: dict[str, Access] = {
     ),
     # The member leaves; the group's only facilitator is sent back with a message.
     "group_leave": Access(kwargs=("group_slug",), statuses={"POST": in_group(302)}),
+    # Destructive actions: GET is the confirmation page, POST does it.
     "invitation_regenerate": Access(
-        kwargs=("group_slug",), statuses={"POST": facilitator_only(302)}
+        kwargs=("group_slug",),
+        statuses={"GET": facilitator_only(200), "POST": facilitator_only(302)},
     ),
     "member_role": Access(
         kwargs=("group_slug", "membership_pk"),
@@ -145,7 +147,8 @@ EXPECTATIONS: dict[str, Access] = {
         data={"POST": lambda world: {"role": "facilitator"}},
     ),
     "member_remove": Access(
-        kwargs=("group_slug", "membership_pk"), statuses={"POST": facilitator_only(302)}
+        kwargs=("group_slug", "membership_pk"),
+        statuses={"GET": facilitator_only(200), "POST": facilitator_only(302)},
     ),
     "meeting_create": Access(
         kwargs=("group_slug",),
@@ -158,7 +161,8 @@ EXPECTATIONS: dict[str, Access] = {
         data={"POST": meeting_post},
     ),
     "meeting_cancel": Access(
-        kwargs=("group_slug", "meeting_pk"), statuses={"POST": facilitator_only(302)}
+        kwargs=("group_slug", "meeting_pk"),
+        statuses={"GET": facilitator_only(200), "POST": facilitator_only(302)},
     ),
     # The meeting's page, handout and calendar file: for members; notes and the
     # handout's threads: facilitators.
@@ -696,12 +700,12 @@ NOTEBOOK_EXPECTATIONS: dict[str, dict[str, dict[str, int | str]]] = {
     "group_detail": {"GET": own_notebook(200)},
     "group_edit": {"GET": NO_SUCH_PAGE, "POST": NO_SUCH_PAGE},
     "group_leave": {"POST": NO_SUCH_PAGE},
-    "invitation_regenerate": {"POST": NO_SUCH_PAGE},
+    "invitation_regenerate": {"GET": NO_SUCH_PAGE, "POST": NO_SUCH_PAGE},
     "member_role": {"POST": NO_SUCH_PAGE},
-    "member_remove": {"POST": NO_SUCH_PAGE},
+    "member_remove": {"GET": NO_SUCH_PAGE, "POST": NO_SUCH_PAGE},
     "meeting_create": {"GET": NO_SUCH_PAGE, "POST": NO_SUCH_PAGE},
     "meeting_edit": {"GET": NO_SUCH_PAGE, "POST": NO_SUCH_PAGE},
-    "meeting_cancel": {"POST": NO_SUCH_PAGE},
+    "meeting_cancel": {"GET": NO_SUCH_PAGE, "POST": NO_SUCH_PAGE},
     # The owner's own reading, commenting and answering, and their activity per week.
     "group_progress": {"GET": own_notebook(200)},
     "meeting_detail": {"GET": own_notebook(200)},
