@@ -119,6 +119,11 @@ class NotificationPreferenceForm(forms.Form):
     email_replies = forms.BooleanField(
         required=False, label="Email me when someone replies to my comments"
     )
+    email_mentions = forms.BooleanField(
+        required=False,
+        label="Email me when someone mentions me (@username)",
+        help_text="A mention in a reply to you comes as the reply's email, not twice.",
+    )
     email_questions = forms.BooleanField(
         required=False,
         label="Email me when a question is assigned to my group and a day before it is due",

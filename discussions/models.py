@@ -443,6 +443,11 @@ class NotificationPreference(models.Model):
     email_replies = models.BooleanField(
         default=True, verbose_name="Email me when someone replies to my comments"
     )
+    # Its own setting, beside replies': being called into a discussion is not the same
+    # as being answered, and a reader may want one and not the other.
+    email_mentions = models.BooleanField(
+        default=True, verbose_name="Email me when someone mentions me (@username)"
+    )
     email_questions = models.BooleanField(
         default=True,
         verbose_name="Email me when a question is assigned and a day before it is due",
@@ -452,8 +457,19 @@ class NotificationPreference(models.Model):
         verbose_name="Email me a day before a meeting, with the passages I have not read yet",
     )
 
+    # Which setting allows the email about each kind of notification.
+    SETTING_FOR_KIND = {
+        Notification.Kind.REPLY: "email_replies",
+        Notification.Kind.MENTION: "email_mentions",
+        Notification.Kind.QUESTION_ASSIGNED: "email_questions",
+        Notification.Kind.QUESTION_DUE: "email_questions",
+    }
+
     def __str__(self):
         return f"Notification settings of {self.user}"
+
+    def wants_email(self, kind: str) -> bool:
+        return getattr(self, self.SETTING_FOR_KIND[kind])
 
 
 class HandoutThread(models.Model):

@@ -28,7 +28,12 @@ from discussions.models import (
     PassageVisit,
     Question,
 )
-from discussions.tasks import send_meeting_reminders, send_question_emails, send_reply_email
+from discussions.tasks import (
+    send_meeting_reminders,
+    send_mention_email,
+    send_question_emails,
+    send_reply_email,
+)
 from groups import permissions
 from groups.models import Meeting, Membership, StudyGroup
 from groups.selectors import membership_of, membership_of_user_id
@@ -194,8 +199,8 @@ def comment_create(
 
 
 def _notify_for_comment(comment: Comment) -> None:
-    """A new comment notifies the author it replies to (in app and by email) and
-    the members it mentions (in app)."""
+    """A new comment notifies the author it replies to and the members it mentions,
+    in the app and by email."""
     reply_recipient = _reply_recipient(comment)
     if reply_recipient is not None:
         Notification.objects.create(
@@ -204,7 +209,9 @@ def _notify_for_comment(comment: Comment) -> None:
             kind=Notification.Kind.REPLY,
             comment=comment,
         )
-        transaction.on_commit(partial(_enqueue_reply_email, comment.pk, reply_recipient))
+        transaction.on_commit(
+            partial(_enqueue_comment_email, send_reply_email, comment.pk, reply_recipient)
+        )
     _notify_mentions(comment, skip_user_id=reply_recipient)
 
 
@@ -218,8 +225,8 @@ def _reply_recipient(comment: Comment) -> int | None:
 
 
 def _notify_mentions(comment: Comment, skip_user_id: int | None = None) -> None:
-    """In-app notifications for @mentions of group members; each member once per comment,
-    so an edit notifies only those it newly mentions."""
+    """Notify the group members a comment @mentions, in the app and by email; each
+    member once per comment, so an edit notifies only those it newly mentions."""
     usernames = mentioned_usernames(comment.body)
     if not usernames:
         return
@@ -228,11 +235,17 @@ def _notify_mentions(comment: Comment, skip_user_id: int | None = None) -> None:
         .exclude(user_id=comment.author_id)
         .select_related("group")
     )
-    # Don't point anyone at writing they may not read (an answer under "answer first").
-    mentioned = [m.user_id for m in mentioned_members if selectors.may_read(m, comment)]
-    already_told = Notification.objects.filter(comment=comment).values_list(
-        "recipient_id", flat=True
+    already_told = set(
+        Notification.objects.filter(comment=comment).values_list("recipient_id", flat=True)
     )
+    # Don't point anyone at writing they may not read (an answer under "answer first").
+    newly_mentioned = [
+        m.user_id
+        for m in mentioned_members
+        if m.user_id != skip_user_id
+        and m.user_id not in already_told
+        and selectors.may_read(m, comment)
+    ]
     Notification.objects.bulk_create(
         [
             Notification(
@@ -241,17 +254,22 @@ def _notify_mentions(comment: Comment, skip_user_id: int | None = None) -> None:
                 kind=Notification.Kind.MENTION,
                 comment=comment,
             )
-            for user_id in mentioned
-            if user_id != skip_user_id and user_id not in set(already_told)
+            for user_id in newly_mentioned
         ],
         ignore_conflicts=True,
     )
+    for user_id in newly_mentioned:
+        # A notification made at the same moment by a concurrent edit is emailed once:
+        # the task claims it (tasks.email_claim).
+        transaction.on_commit(
+            partial(_enqueue_comment_email, send_mention_email, comment.pk, user_id)
+        )
 
 
-def _enqueue_reply_email(comment_id: int, recipient_id: int) -> None:
+def _enqueue_comment_email(task_function, comment_id: int, recipient_id: int) -> None:
     if _emails_muted.get():
         return
-    send_reply_email.enqueue(comment_id=comment_id, recipient_id=recipient_id)
+    task_function.enqueue(comment_id=comment_id, recipient_id=recipient_id)
 
 
 @transaction.atomic
@@ -445,12 +463,18 @@ def notification_open(*, user, notification: Notification) -> None:
 
 
 def preference_update(
-    *, user, email_replies: bool, email_questions: bool = True, email_meetings: bool = True
+    *,
+    user,
+    email_replies: bool,
+    email_mentions: bool = True,
+    email_questions: bool = True,
+    email_meetings: bool = True,
 ) -> NotificationPreference:
     preference, _ = NotificationPreference.objects.update_or_create(
         user=user,
         defaults={
             "email_replies": email_replies,
+            "email_mentions": email_mentions,
             "email_questions": email_questions,
             "email_meetings": email_meetings,
         },

@@ -21,15 +21,13 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from discussions.models import Comment, Notification
+from discussions.models import Comment, Notification, Question
 from discussions.selectors import (
+    comment_notification_id,
+    email_recipients,
     may_read,
     meeting_reminder_recipients,
     question_notification_ids,
-    reply_notification_id,
-    user_by_id,
-    wants_question_email,
-    wants_reply_email,
 )
 from groups.models import Meeting
 from groups.selectors import membership_of_user_id
@@ -90,43 +88,83 @@ def settings_url() -> str:
     return f"{settings.SITE_URL}{reverse('notification_settings')}"
 
 
+# What each comment email says: its template and subject (the comment's author, its group).
+COMMENT_EMAILS = {
+    Notification.Kind.REPLY: ("discussions/email/reply.txt", "{author} replied to you in {group}"),
+    Notification.Kind.MENTION: (
+        "discussions/email/mention.txt",
+        "{author} mentioned you in {group}",
+    ),
+}
+
+
 @task
 def send_reply_email(*, comment_id: int, recipient_id: int, attempt: int = 1) -> bool:
+    return _send_comment_email(
+        send_reply_email,
+        Notification.Kind.REPLY,
+        comment_id=comment_id,
+        recipient_id=recipient_id,
+        attempt=attempt,
+    )
+
+
+@task
+def send_mention_email(*, comment_id: int, recipient_id: int, attempt: int = 1) -> bool:
+    return _send_comment_email(
+        send_mention_email,
+        Notification.Kind.MENTION,
+        comment_id=comment_id,
+        recipient_id=recipient_id,
+        attempt=attempt,
+    )
+
+
+def _send_comment_email(task_function, kind: str, *, comment_id, recipient_id, attempt) -> bool:
+    """Email one reader about a comment that replies to or mentions them: the body of
+    both tasks above (each its own task, so the queue names what it holds)."""
     comment = (
-        Comment.objects.select_related("author", "group", "passage__text")
+        Comment.objects.select_related("author", "group", "passage__text", "question")
         .filter(pk=comment_id)
         .first()
     )
-    recipient = user_by_id(recipient_id)
-    if comment is None or comment.is_deleted or recipient is None or not recipient.email:
+    if comment is None or comment.is_deleted:
         return False
-    if not may_read(membership_of_user_id(recipient.pk, comment.group_id), comment):
-        return False  # left the group, or may no longer read it, since it was written
-    if not wants_reply_email(recipient_id):
-        return False
-    notification_id = reply_notification_id(comment_id=comment_id, recipient_id=recipient_id)
+    recipients = email_recipients(kind=kind, user_ids=[recipient_id], group_id=comment.group_id)
+    if not recipients:
+        return False  # no address, such emails turned off, or no longer in the group
+    recipient = recipients[0]
+    if not may_read(membership_of_user_id(recipient_id, comment.group_id), comment):
+        return False  # may no longer read it (hidden, "answer first") since it was written
+    notification_id = comment_notification_id(
+        kind=kind, comment_id=comment_id, recipient_id=recipient_id
+    )
     if notification_id is None or not email_claim(notification_id=notification_id):
         return False  # nothing to tell, or told already by an earlier run
+    template, subject = COMMENT_EMAILS[kind]
     context = {
         "comment": comment,
-        "recipient": recipient,
+        "recipient": recipient.user,
         "url": f"{settings.SITE_URL}{comment.passage.get_absolute_url()}?group={comment.group.slug}#comment-{comment.pk}",
         "settings_url": settings_url(),
     }
     try:
         send_mail(
-            subject=f"{comment.author.username if comment.author else 'Someone'} replied to you in {comment.group.name}",
-            message=render_to_string("discussions/email/reply.txt", context),
+            subject=subject.format(
+                author=comment.author.username if comment.author else "Someone",
+                group=comment.group.name,
+            ),
+            message=render_to_string(template, context),
             from_email=None,
-            recipient_list=[recipient.email],
+            recipient_list=[recipient.user.email],
         )
     except SEND_ERRORS:
         email_release(notification_id=notification_id)
         logger.warning(
-            "Reply email %s to user %s failed (attempt %s)", comment_id, recipient_id, attempt
+            "%s email %s to user %s failed (attempt %s)", kind, comment_id, recipient_id, attempt
         )
         if not retry_later(
-            send_reply_email, attempt, comment_id=comment_id, recipient_id=recipient_id
+            task_function, attempt, comment_id=comment_id, recipient_id=recipient_id
         ):
             raise  # the last attempt: the task fails, with the error
         return False
@@ -138,10 +176,6 @@ def send_question_emails(
     *, question_id: int, kind: str, recipient_ids: list[int], attempt: int = 1
 ) -> int:
     """Email members about an assigned question or one due tomorrow, if they allow it."""
-    from django.contrib.auth import get_user_model
-
-    from discussions.models import Question
-
     question = Question.objects.select_related("group", "meeting").filter(pk=question_id).first()
     if question is None:
         return 0
@@ -158,18 +192,14 @@ def send_question_emails(
     failed = []
     error = None
     # Only those still in the group when the email goes out.
-    recipients = get_user_model().objects.filter(
-        pk__in=recipient_ids, memberships__group_id=question.group_id
-    )
-    for recipient in recipients.exclude(email=""):
-        if not wants_question_email(recipient.pk):
-            continue
-        notification_id = notification_ids.get(recipient.pk)
+    recipients = email_recipients(kind=kind, user_ids=recipient_ids, group_id=question.group_id)
+    for recipient in recipients:
+        notification_id = notification_ids.get(recipient.user.pk)
         if notification_id is None or not email_claim(notification_id=notification_id):
             continue  # nothing to tell, or told already by an earlier run
         context = {
             "question": question,
-            "recipient": recipient,
+            "recipient": recipient.user,
             "due_soon": due_soon,
             "url": f"{settings.SITE_URL}{question.get_absolute_url()}",
             "settings_url": settings_url(),
@@ -179,11 +209,11 @@ def send_question_emails(
                 subject=subject,
                 message=render_to_string("discussions/email/question.txt", context),
                 from_email=None,
-                recipient_list=[recipient.email],
+                recipient_list=[recipient.user.email],
             )
         except SEND_ERRORS as send_error:
             email_release(notification_id=notification_id)
-            failed.append(recipient.pk)
+            failed.append(recipient.user.pk)
             error = send_error
             continue
         sent += 1
