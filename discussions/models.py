@@ -437,6 +437,10 @@ class Notification(models.Model):
 
 
 class NotificationPreference(models.Model):
+    class Delivery(models.TextChoices):
+        IMMEDIATE = "immediate", "Right away, one email each"
+        DAILY = "daily", "Once a day, in one digest"
+
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preference"
     )
@@ -456,6 +460,25 @@ class NotificationPreference(models.Model):
         default=True,
         verbose_name="Email me a day before a meeting, with the passages I have not read yet",
     )
+    # How reply, mention and question emails go out; meeting reminders are time-bound
+    # and always come the day before, on their own.
+    email_delivery = models.CharField(
+        max_length=16,
+        choices=Delivery.choices,
+        default=Delivery.IMMEDIATE,
+        verbose_name="Send these emails",
+    )
+    # When the last daily digest went out, or the reader chose the digest: the next
+    # one lists what came after (selectors.daily_digest), on a later local day.
+    digest_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(email_delivery__in=["immediate", "daily"]),
+                name="notification_email_delivery_valid",
+            )
+        ]
 
     # Which setting allows the email about each kind of notification.
     SETTING_FOR_KIND = {

@@ -19,6 +19,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, TruncWeek
 from django.utils import timezone
+from django.utils.text import Truncator
 
 from discussions.anchoring import highlight, locate
 from discussions.models import (
@@ -32,6 +33,7 @@ from discussions.models import (
 )
 from groups import permissions
 from groups.models import Meeting, Membership, ReaderSettings
+from groups.timezones import reader_zone
 from reading.models import Passage, ReadingProgress
 
 THREADS_PER_PAGE = 20
@@ -610,7 +612,7 @@ def notification_preference(user) -> NotificationPreference:
 
 @dataclass(frozen=True)
 class EmailRecipient:
-    """A reader to email about a notification."""
+    """A reader to email about a notification now."""
 
     user: object
 
@@ -618,9 +620,12 @@ class EmailRecipient:
 def email_recipients(*, kind: str, user_ids, group_id: int) -> list[EmailRecipient]:
     """Those of `user_ids` still in the group, with an email address, who allow emails
     about this kind of notification (NotificationPreference.SETTING_FOR_KIND; no saved
-    settings: all allowed); one query however many."""
+    settings: all allowed) one by one; readers of the daily digest get it there
+    instead. One query however many."""
     declined = NotificationPreference.objects.filter(
-        user=OuterRef("pk"), **{NotificationPreference.SETTING_FOR_KIND[kind]: False}
+        Q(**{NotificationPreference.SETTING_FOR_KIND[kind]: False})
+        | Q(email_delivery=NotificationPreference.Delivery.DAILY),
+        user=OuterRef("pk"),
     )
     users = (
         get_user_model()
@@ -630,6 +635,155 @@ def email_recipients(*, kind: str, user_ids, group_id: int) -> list[EmailRecipie
         .order_by("pk")
     )
     return [EmailRecipient(user=user) for user in users]
+
+
+# The daily digest -------------------------------------------------------------------
+
+# The digest goes out with the first run of `send_due_reminders` (hourly) at or after
+# this hour of the reader's own day.
+DIGEST_HOUR = 7
+# A digest also lists what came in the hour before its window, unemailed: a reply
+# whose email was still waiting in the queue when the reader chose the digest, say.
+# Nothing is listed twice: what an email or digest listed is marked (emailed_at).
+DIGEST_OVERLAP = timedelta(hours=1)
+# The window of a first digest when there is no mark to start from.
+FIRST_DIGEST_COVERS = timedelta(days=1)
+
+
+def _time_zone_of(user_field: str) -> Subquery:
+    """The reader's time zone name ("" or None: the site's), for annotating rows."""
+    return Subquery(
+        ReaderSettings.objects.filter(user=OuterRef(user_field)).values("time_zone")[:1]
+    )
+
+
+def digest_due(*, sent_at: datetime | None, time_zone: str, now: datetime) -> bool:
+    """Whether a reader's daily digest is due: it is DIGEST_HOUR or later in their time
+    zone and none went out (nor did they choose the digest) earlier that local day."""
+    zone = reader_zone(time_zone) or timezone.get_default_timezone()
+    local_now = timezone.localtime(now, zone)
+    if local_now.hour < DIGEST_HOUR:
+        return False
+    return sent_at is None or timezone.localtime(sent_at, zone).date() < local_now.date()
+
+
+@dataclass(frozen=True)
+class DigestReader:
+    user_id: int
+    sent_at: datetime | None  # the last digest (or when they chose it); None: never
+
+
+def digest_readers_due(*, now: datetime) -> list[DigestReader]:
+    """The readers of the daily digest, with an email address, whose digest is due;
+    one query."""
+    rows = (
+        NotificationPreference.objects.filter(email_delivery=NotificationPreference.Delivery.DAILY)
+        .exclude(user__email="")
+        .annotate(time_zone=_time_zone_of("user"))
+        .order_by("user_id")
+        .values_list("user_id", "digest_sent_at", "time_zone")
+    )
+    return [
+        DigestReader(user_id=user_id, sent_at=sent_at)
+        for user_id, sent_at, time_zone in rows
+        if digest_due(sent_at=sent_at, time_zone=time_zone or "", now=now)
+    ]
+
+
+@dataclass(frozen=True)
+class DigestItem:
+    notification: Notification
+    excerpt: str  # the comment's or the question's first words, on one line
+
+
+@dataclass(frozen=True)
+class DigestGroup:
+    group: object
+    items: list[DigestItem]
+
+
+@dataclass(frozen=True)
+class Digest:
+    """What a reader's daily digest lists, by group (by name), oldest first in each."""
+
+    user: object
+    time_zone: str  # the reader's, "" for the site's
+    since: datetime
+    groups: list[DigestGroup]
+
+    @property
+    def notification_ids(self) -> list[int]:
+        return [item.notification.pk for row in self.groups for item in row.items]
+
+    def only(self, notification_ids) -> "Digest":
+        """The digest without the notifications not in `notification_ids` (another
+        run is emailing them), nor the groups left empty."""
+        keep = set(notification_ids)
+        groups = [
+            DigestGroup(group=row.group, items=items)
+            for row in self.groups
+            if (items := [i for i in row.items if i.notification.pk in keep])
+        ]
+        return replace(self, groups=groups)
+
+
+def _excerpt(text: str) -> str:
+    return Truncator(" ".join(text.split())).chars(100)
+
+
+def daily_digest(*, user_id: int, since: datetime, until: datetime) -> Digest | None:
+    """A reader's notifications from `since` (less DIGEST_OVERLAP) to `until` that no
+    email listed yet, that they have not opened, of the kinds they want emailed, and
+    that they may still read: in groups they still belong to, about comments not
+    deleted nor hidden since, nor answers under "answer first" they may not see
+    (Notification.objects.readable_by), nor questions they have answered since. None
+    when the reader has no email address. Three queries however many notifications."""
+    preference = (
+        NotificationPreference.objects.select_related("user")
+        .exclude(user__email="")
+        .annotate(time_zone=_time_zone_of("user"))
+        .filter(user_id=user_id)
+        .first()
+    )
+    if preference is None:
+        return None
+    user = preference.user
+    kinds = [
+        kind for kind in NotificationPreference.SETTING_FOR_KIND if preference.wants_email(kind)
+    ]
+    answered = Comment.objects.answers().filter(author=user).values("question_id")
+    notifications = (
+        readable_notifications(user)
+        .unread()
+        .filter(
+            kind__in=kinds,
+            emailed_at__isnull=True,
+            created_at__gt=since - DIGEST_OVERLAP,
+            created_at__lte=until,
+            comment__deleted_at__isnull=True,
+        )
+        .exclude(question_id__in=answered)
+        .select_related(
+            "actor",
+            "comment__group",
+            "comment__passage__text",
+            "question__group",
+            "question__meeting",
+        )
+        .order_by("created_at", "pk")
+    )
+    by_group: dict[int, DigestGroup] = {}
+    for notification in notifications:
+        about = notification.comment or notification.question
+        row = by_group.setdefault(about.group_id, DigestGroup(group=about.group, items=[]))
+        text = notification.comment.plain_body if notification.comment else about.body
+        row.items.append(DigestItem(notification=notification, excerpt=_excerpt(text)))
+    return Digest(
+        user=user,
+        time_zone=preference.time_zone or "",
+        since=since,
+        groups=sorted(by_group.values(), key=lambda row: (row.group.name, row.group.pk)),
+    )
 
 
 # Meetings -------------------------------------------------------------------------
@@ -957,13 +1111,12 @@ def meeting_reminder_recipients(
     """Those of `user_ids` still in the meeting's group, with an email address, who want
     meeting reminders; two queries however many members."""
     opted_out = NotificationPreference.objects.filter(user=OuterRef("user"), email_meetings=False)
-    reader_zone = ReaderSettings.objects.filter(user=OuterRef("user")).values("time_zone")[:1]
     members = list(
         Membership.objects.filter(group_id=meeting.group_id, user_id__in=user_ids)
         .exclude(user__email="")
         .exclude(Exists(opted_out))
         .select_related("user")
-        .annotate(time_zone=Subquery(reader_zone))
+        .annotate(time_zone=_time_zone_of("user"))
         .order_by("user_id")
     )
     passages = list(

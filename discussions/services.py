@@ -29,6 +29,7 @@ from discussions.models import (
     Question,
 )
 from discussions.tasks import (
+    send_daily_digest,
     send_meeting_reminders,
     send_mention_email,
     send_question_emails,
@@ -462,6 +463,7 @@ def notification_open(*, user, notification: Notification) -> None:
     )
 
 
+@transaction.atomic
 def preference_update(
     *,
     user,
@@ -469,16 +471,21 @@ def preference_update(
     email_mentions: bool = True,
     email_questions: bool = True,
     email_meetings: bool = True,
+    email_delivery: str = NotificationPreference.Delivery.IMMEDIATE,
 ) -> NotificationPreference:
-    preference, _ = NotificationPreference.objects.update_or_create(
-        user=user,
-        defaults={
-            "email_replies": email_replies,
-            "email_mentions": email_mentions,
-            "email_questions": email_questions,
-            "email_meetings": email_meetings,
-        },
-    )
+    fields = {
+        "email_replies": email_replies,
+        "email_mentions": email_mentions,
+        "email_questions": email_questions,
+        "email_meetings": email_meetings,
+        "email_delivery": email_delivery,
+    }
+    current = NotificationPreference.objects.select_for_update().filter(user=user).first()
+    daily = NotificationPreference.Delivery.DAILY
+    if email_delivery == daily and (current is None or current.email_delivery != daily):
+        # The digest starts now: the first one, next morning, lists what comes after.
+        fields["digest_sent_at"] = timezone.now()
+    preference, _ = NotificationPreference.objects.update_or_create(user=user, defaults=fields)
     return preference
 
 
@@ -747,6 +754,38 @@ def meeting_reminders(*, now=None) -> int:
                 )
             reminded += 1
     return reminded
+
+
+def daily_digests(*, now=None) -> int:
+    """Start the daily digest of each reader who chose it and whose morning it is
+    (selectors.digest_due): once per local day, and a run retried or doubled starts none
+    twice. Run hourly with the reminders (`manage.py send_due_reminders`). Returns how
+    many digests were started (a digest with nothing new sends nothing)."""
+    now = now or timezone.now()
+    started = 0
+    for reader in selectors.digest_readers_due(now=now):
+        with transaction.atomic():
+            # Moves the reader's mark only from where this run saw it (None: IS NULL):
+            # of two runs at once, the second updates nothing.
+            moved = NotificationPreference.objects.filter(
+                user_id=reader.user_id,
+                email_delivery=NotificationPreference.Delivery.DAILY,
+                digest_sent_at=reader.sent_at,
+            ).update(digest_sent_at=now)
+            if not moved:
+                continue
+            since = reader.sent_at or now - selectors.FIRST_DIGEST_COVERS
+            if not _emails_muted.get():
+                transaction.on_commit(
+                    partial(
+                        send_daily_digest.enqueue,
+                        user_id=reader.user_id,
+                        since=since.isoformat(),
+                        until=now.isoformat(),
+                    )
+                )
+            started += 1
+    return started
 
 
 @transaction.atomic

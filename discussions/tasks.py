@@ -1,21 +1,26 @@
 """Background work, run through Django's tasks framework after the transaction commits.
 
 Each email task checks, when it runs, that the recipient may still read what it
-quotes. An email is about a notification, and the notification records that it was
-emailed just before it goes out, so a task that runs again (a retry, or a task
-recovered from a worker that died mid-task, see `manage.py db_worker`) never sends
-it twice. A send that fails (the mail server is down, say) is tried again later with
-a growing delay, up to MAX_ATTEMPTS, when the task backend can defer work (the
-database queue in production); the final failure is raised, so the queue records
-the task as FAILED, with the error.
+quotes. An email is about a notification (a daily digest about several), and the
+notification records that it was emailed just before it goes out, so a task that runs
+again (a retry, or a task recovered from a worker that died mid-task, see `manage.py
+db_worker`) never sends it twice, nor does a digest list what an email told already.
+Readers who chose the daily digest get no email per reply, mention or question: the
+tasks for those leave them to the digest (selectors.email_recipients).
+
+A send that fails (the mail server is down, say) is tried again later with a growing
+delay, up to MAX_ATTEMPTS, when the task backend can defer work (the database queue in
+production); the final failure is raised, so the queue records the task as FAILED,
+with the error.
 """
 
 import logging
 import smtplib
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import send_mail
+from django.db import transaction
 from django.tasks import task, task_backends
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -24,6 +29,7 @@ from django.utils import timezone
 from discussions.models import Comment, Notification, Question
 from discussions.selectors import (
     comment_notification_id,
+    daily_digest,
     email_recipients,
     may_read,
     meeting_reminder_recipients,
@@ -66,22 +72,25 @@ def recover_stale_tasks(*, backend_name: str, worker_id: str, now=None) -> int:
     return recovered
 
 
-def email_claim(*, notification_id: int) -> bool:
-    """Record that a notification's email is going out now; False when it went out
-    already (or is going out in another run of the task). One conditional UPDATE, so of
-    two runs only one sends: at most once, even across a worker that died after sending.
-    (Here rather than in services, which enqueue these tasks.)"""
-    return (
-        Notification.objects.filter(pk=notification_id, emailed_at__isnull=True).update(
-            emailed_at=timezone.now()
+def email_claim(*, notification_ids: list[int]) -> list[int]:
+    """Record that these notifications' email is going out now; the ids this run may
+    email: not those that went out already, nor those another run of a task is sending
+    at this moment (their rows are locked, and skipped). Of two runs only one sends
+    each: at most once, even across a worker that died after sending. (Here rather than
+    in services, which enqueue these tasks.)"""
+    with transaction.atomic():
+        claimed = list(
+            Notification.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=notification_ids, emailed_at__isnull=True)
+            .values_list("pk", flat=True)
         )
-        == 1
-    )
+        Notification.objects.filter(pk__in=claimed).update(emailed_at=timezone.now())
+    return claimed
 
 
-def email_release(*, notification_id: int) -> None:
-    """Its email could not be sent: a later attempt may send it."""
-    Notification.objects.filter(pk=notification_id).update(emailed_at=None)
+def email_release(*, notification_ids: list[int]) -> None:
+    """Their email could not be sent: a later attempt may send it."""
+    Notification.objects.filter(pk__in=notification_ids).update(emailed_at=None)
 
 
 def settings_url() -> str:
@@ -139,7 +148,7 @@ def _send_comment_email(task_function, kind: str, *, comment_id, recipient_id, a
     notification_id = comment_notification_id(
         kind=kind, comment_id=comment_id, recipient_id=recipient_id
     )
-    if notification_id is None or not email_claim(notification_id=notification_id):
+    if notification_id is None or not email_claim(notification_ids=[notification_id]):
         return False  # nothing to tell, or told already by an earlier run
     template, subject = COMMENT_EMAILS[kind]
     context = {
@@ -159,7 +168,7 @@ def _send_comment_email(task_function, kind: str, *, comment_id, recipient_id, a
             recipient_list=[recipient.user.email],
         )
     except SEND_ERRORS:
-        email_release(notification_id=notification_id)
+        email_release(notification_ids=[notification_id])
         logger.warning(
             "%s email %s to user %s failed (attempt %s)", kind, comment_id, recipient_id, attempt
         )
@@ -195,7 +204,7 @@ def send_question_emails(
     recipients = email_recipients(kind=kind, user_ids=recipient_ids, group_id=question.group_id)
     for recipient in recipients:
         notification_id = notification_ids.get(recipient.user.pk)
-        if notification_id is None or not email_claim(notification_id=notification_id):
+        if notification_id is None or not email_claim(notification_ids=[notification_id]):
             continue  # nothing to tell, or told already by an earlier run
         context = {
             "question": question,
@@ -212,7 +221,7 @@ def send_question_emails(
                 recipient_list=[recipient.user.email],
             )
         except SEND_ERRORS as send_error:
-            email_release(notification_id=notification_id)
+            email_release(notification_ids=[notification_id])
             failed.append(recipient.user.pk)
             error = send_error
             continue
@@ -266,3 +275,42 @@ def send_meeting_reminders(*, meeting_id: int, recipient_ids: list[int], attempt
         ):
             raise error  # the last attempt: the task fails, with the (last) error
     return sent
+
+
+@task
+def send_daily_digest(*, user_id: int, since: str, until: str, attempt: int = 1) -> int:
+    """Email a reader of the daily digest what they were notified of from `since` to
+    `until` (ISO times) and have not opened nor been emailed, as selectors.daily_digest
+    chooses it when the email goes out; nothing when there is nothing. How many
+    notifications it listed."""
+    digest = daily_digest(
+        user_id=user_id, since=datetime.fromisoformat(since), until=datetime.fromisoformat(until)
+    )
+    if digest is None or not digest.groups:
+        return 0
+    claimed = email_claim(notification_ids=digest.notification_ids)
+    digest = digest.only(claimed)
+    if not digest.groups:
+        return 0  # listed already by an earlier run
+    count = len(claimed)
+    context = {
+        "digest": digest,
+        "site_url": settings.SITE_URL,
+        "settings_url": settings_url(),
+    }
+    with timezone.override(reader_zone(digest.time_zone)):
+        message = render_to_string("discussions/email/digest.txt", context)
+    try:
+        send_mail(
+            subject=f"Your daily digest: {count} new notification{'s' if count != 1 else ''}",
+            message=message,
+            from_email=None,
+            recipient_list=[digest.user.email],
+        )
+    except SEND_ERRORS:
+        email_release(notification_ids=claimed)
+        logger.warning("Daily digest to user %s failed (attempt %s)", user_id, attempt)
+        if not retry_later(send_daily_digest, attempt, user_id=user_id, since=since, until=until):
+            raise  # the last attempt: the task fails, with the error
+        return 0
+    return count

@@ -60,6 +60,7 @@ def notification_settings(request: HtmxHttpRequest):
             "email_mentions": preference.email_mentions,
             "email_questions": preference.email_questions,
             "email_meetings": preference.email_meetings,
+            "email_delivery": preference.email_delivery,
             "time_zone": timezones.reader_zone_name(request.user),
         },
     )

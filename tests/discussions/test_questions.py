@@ -1414,8 +1414,13 @@ def test_send_due_reminders_command_prints_the_count(facilitator, member, other_
     call_command("send_due_reminders", stdout=first)
     call_command("send_due_reminders", stdout=second)
 
-    assert first.getvalue() == "2 question reminders sent; 0 meetings reminded.\n"
-    assert second.getvalue() == "0 question reminders sent; 0 meetings reminded.\n"
+    assert (
+        first.getvalue() == "2 question reminders sent; 0 meetings reminded; 0 daily digests due.\n"
+    )
+    assert (
+        second.getvalue()
+        == "0 question reminders sent; 0 meetings reminded; 0 daily digests due.\n"
+    )
 
 
 # Access ---------------------------------------------------------------------------------
