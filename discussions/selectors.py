@@ -610,11 +610,19 @@ def notification_preference(user) -> NotificationPreference:
     )
 
 
+def _time_zone_of(user_field: str) -> Subquery:
+    """The reader's time zone name ("" or None: the site's), for annotating rows."""
+    return Subquery(
+        ReaderSettings.objects.filter(user=OuterRef(user_field)).values("time_zone")[:1]
+    )
+
+
 @dataclass(frozen=True)
 class EmailRecipient:
     """A reader to email about a notification now."""
 
     user: object
+    time_zone: str  # the reader's, "" for the site's: the email's times are in it
 
 
 def email_recipients(*, kind: str, user_ids, group_id: int) -> list[EmailRecipient]:
@@ -632,9 +640,10 @@ def email_recipients(*, kind: str, user_ids, group_id: int) -> list[EmailRecipie
         .objects.filter(pk__in=user_ids, memberships__group_id=group_id)
         .exclude(email="")
         .exclude(Exists(declined))
+        .annotate(time_zone=_time_zone_of("pk"))
         .order_by("pk")
     )
-    return [EmailRecipient(user=user) for user in users]
+    return [EmailRecipient(user=user, time_zone=user.time_zone or "") for user in users]
 
 
 # The daily digest -------------------------------------------------------------------
@@ -648,13 +657,6 @@ DIGEST_HOUR = 7
 DIGEST_OVERLAP = timedelta(hours=1)
 # The window of a first digest when there is no mark to start from.
 FIRST_DIGEST_COVERS = timedelta(days=1)
-
-
-def _time_zone_of(user_field: str) -> Subquery:
-    """The reader's time zone name ("" or None: the site's), for annotating rows."""
-    return Subquery(
-        ReaderSettings.objects.filter(user=OuterRef(user_field)).values("time_zone")[:1]
-    )
 
 
 def digest_due(*, sent_at: datetime | None, time_zone: str, now: datetime) -> bool:

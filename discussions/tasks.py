@@ -97,6 +97,12 @@ def settings_url() -> str:
     return f"{settings.SITE_URL}{reverse('notification_settings')}"
 
 
+def render_email(template: str, context: dict, *, time_zone: str) -> str:
+    """An email's text, its times in the recipient's time zone ("" for the site's)."""
+    with timezone.override(reader_zone(time_zone)):
+        return render_to_string(template, context)
+
+
 # What each comment email says: its template and subject (the comment's author, its group).
 COMMENT_EMAILS = {
     Notification.Kind.REPLY: ("discussions/email/reply.txt", "{author} replied to you in {group}"),
@@ -163,7 +169,7 @@ def _send_comment_email(task_function, kind: str, *, comment_id, recipient_id, a
                 author=comment.author.username if comment.author else "Someone",
                 group=comment.group.name,
             ),
-            message=render_to_string(template, context),
+            message=render_email(template, context, time_zone=recipient.time_zone),
             from_email=None,
             recipient_list=[recipient.user.email],
         )
@@ -216,7 +222,9 @@ def send_question_emails(
         try:
             send_mail(
                 subject=subject,
-                message=render_to_string("discussions/email/question.txt", context),
+                message=render_email(
+                    "discussions/email/question.txt", context, time_zone=recipient.time_zone
+                ),
                 from_email=None,
                 recipient_list=[recipient.user.email],
             )
@@ -252,12 +260,12 @@ def send_meeting_reminders(*, meeting_id: int, recipient_ids: list[int], attempt
             "site_url": settings.SITE_URL,
             "settings_url": settings_url(),
         }
-        with timezone.override(reader_zone(recipient.time_zone)):
-            message = render_to_string("discussions/email/meeting.txt", context)
         try:
             send_mail(
                 subject=f"Tomorrow in {meeting.group.name}: read {meeting.passage_range_label}",
-                message=message,
+                message=render_email(
+                    "discussions/email/meeting.txt", context, time_zone=recipient.time_zone
+                ),
                 from_email=None,
                 recipient_list=[recipient.user.email],
             )
@@ -298,12 +306,12 @@ def send_daily_digest(*, user_id: int, since: str, until: str, attempt: int = 1)
         "site_url": settings.SITE_URL,
         "settings_url": settings_url(),
     }
-    with timezone.override(reader_zone(digest.time_zone)):
-        message = render_to_string("discussions/email/digest.txt", context)
     try:
         send_mail(
             subject=f"Your daily digest: {count} new notification{'s' if count != 1 else ''}",
-            message=message,
+            message=render_email(
+                "discussions/email/digest.txt", context, time_zone=digest.time_zone
+            ),
             from_email=None,
             recipient_list=[digest.user.email],
         )
