@@ -142,8 +142,8 @@ class NotificationPreferenceForm(forms.Form):
             ),
             (
                 NotificationPreference.Delivery.DAILY,
-                f"Once a day: one digest, in the morning after {DIGEST_HOUR:02d}:00 "
-                "in your time zone",
+                # Not "time zone": the zone's own field has that label.
+                f"Once a day: one digest, each morning after {DIGEST_HOUR:02d}:00 your local time",
             ),
         ],
         widget=forms.RadioSelect,

@@ -518,7 +518,7 @@ def test_settings_page_offers_the_digest_and_saves_the_choice(member_client, mem
         '<input type="radio" name="email_delivery" value="immediate" '
         'id="id_email_delivery_0" checked>'
     ) in html
-    assert "Once a day: one digest, in the morning after 07:00 in your time zone" in html
+    assert "Once a day: one digest, each morning after 07:00 your local time" in html
     assert "Meeting reminders always come the day before, on their own." in html
 
     response = member_client.post(
