@@ -12,6 +12,7 @@ with --profile it also profiles the passage pages and a single-comment action wi
 pyinstrument and runs EXPLAIN ANALYZE on their slowest queries.
 """
 
+import functools
 import json
 import statistics
 import sys
@@ -24,7 +25,10 @@ ROOT = Path(__file__).resolve().parents[2]
 RUNS = 5
 
 
+@functools.cache
 def client_for(session: str | None):
+    """One test client per session, reused: a new client builds the middleware chain
+    again (whitenoise scans every static file), which gunicorn's workers do once."""
     from django.conf import settings
     from django.test import Client
 

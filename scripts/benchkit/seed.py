@@ -147,11 +147,12 @@ def seed(size: Size, seed_value: int = 13) -> dict:
                 author=author or rng.choice(members_of[group.pk]),
                 parent=parent,
                 root_id=(parent.root_id or parent.pk) if parent else None,
+                depth=depth_of[parent.pk] + 1 if parent else 0,
                 question=question,
                 body=source,
                 body_html=html,
             )
-            depth_of[comment.pk] = depth_of[parent.pk] + 1 if parent else 0
+            depth_of[comment.pk] = comment.depth
             comments.append(comment)
             return comment
 

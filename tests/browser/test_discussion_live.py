@@ -337,14 +337,14 @@ def test_discussion_without_javascript_quotes_replies_and_marks_helpful(
     helpful = theirs.get_by_role("button", name="Helpful (comment by amara)")
     expect(helpful).to_have_attribute("aria-pressed", "false")
     # Quiet by default: no "0 found this helpful".
-    expect(theirs.locator(":scope > .comment-actions .helpful-count")).to_have_count(0)
+    expect(theirs.locator(":scope > .comment-self > .comment-actions .helpful-count")).to_have_count(0)
     with page.expect_response(re.compile(r"/helpful/$")) as marked:
         helpful.click()
     assert marked.value.status == 302
     page.wait_for_url(f"**{passage_url(circle)}#comment-{amara_comment.pk}")
     helpful = theirs.get_by_role("button", name="Helpful ✓ (comment by amara)")
     expect(helpful).to_have_attribute("aria-pressed", "true")
-    expect(theirs.locator(":scope > .comment-actions .helpful-count")).to_have_text(
+    expect(theirs.locator(":scope > .comment-self > .comment-actions .helpful-count")).to_have_text(
         "1 found this helpful"
     )
 
