@@ -41,6 +41,9 @@ class Migration(migrations.Migration):
                     created_at, edited_at, deleted_at, hidden_at, pinned_at, highlighted_at,
                     quote_detached_at, quote_reattached_at
                 );
+                -- Run the foreign keys' deferred checks of these updates now: PostgreSQL
+                -- creates no index on a table with checks pending.
+                SET CONSTRAINTS ALL IMMEDIATE;
             """,
             reverse_sql=migrations.RunSQL.noop,
         ),
