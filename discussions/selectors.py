@@ -124,11 +124,20 @@ def comments_for(
         comments = comments.discussion().filter(passage=passage)
     else:
         comments = comments.filter(question_id__in=question_ids)
+    marks = HelpfulMark.objects.filter(comment=OuterRef("pk"))
     return (
         comments.select_related("author", "hidden_by", "passage")
         .annotate(
-            helpful_count=Count("helpful_marks", distinct=True),
-            marked_helpful=Exists(HelpfulMark.objects.filter(comment=OuterRef("pk"), user=user)),
+            # Counted per comment from the marks' (comment, user) index: no join over all
+            # the marks, no grouping of the comments.
+            helpful_count=Coalesce(
+                Subquery(
+                    marks.order_by().values("comment").annotate(n=Count("pk")).values("n"),
+                    output_field=IntegerField(),
+                ),
+                0,
+            ),
+            marked_helpful=Exists(marks.filter(user=user)),
         )
         .order_by("created_at", "pk")
     )
@@ -270,17 +279,18 @@ def _threads_in_order(membership: Membership, passage: Passage):
     )
 
 
-def _first_replies_sql(root_ids: list[int], per_thread: int) -> RawSQL:
-    """The ids of each thread's first replies in time, read from the comment_thread_in_time
-    index without reading the rest of the thread. A time prefix of a thread holds every
-    reply's parent, so it is a tree of its own."""
+def _threads_with_first_replies_sql(root_ids: list[int], per_thread: int) -> RawSQL:
+    """The ids of threads' tops and of each one's first replies in time, read from the
+    comment_thread_in_time index without reading the rest of the thread. A time prefix
+    of a thread holds every reply's parent, so it is a tree of its own."""
     table = Comment._meta.db_table
     # Only the table name is formatted in; the ids and the limit are parameters.
     return RawSQL(  # noqa: S611
-        f"SELECT reply.id FROM unnest(%s::bigint[]) AS thread(id) "  # noqa: S608
+        f"SELECT thread.id FROM unnest(%s::bigint[]) AS thread(id) UNION ALL "  # noqa: S608
+        f"SELECT reply.id FROM unnest(%s::bigint[]) AS thread(id) "
         f"CROSS JOIN LATERAL (SELECT id FROM {table} WHERE root_id = thread.id "
         f"ORDER BY created_at, id LIMIT %s) AS reply",
-        (root_ids, per_thread),
+        (root_ids, root_ids, per_thread),
     )
 
 
@@ -328,7 +338,7 @@ def thread_page(
     thread_count = rows[0][1]
     comments = (
         comments_for(membership=membership, passage=passage)
-        .filter(Q(pk__in=root_ids) | Q(pk__in=_first_replies_sql(root_ids, REPLIES_PER_THREAD)))
+        .filter(pk__in=_threads_with_first_replies_sql(root_ids, REPLIES_PER_THREAD))
         .annotate(reply_count=_reply_count(membership))
     )
     nodes = {}

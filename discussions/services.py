@@ -280,6 +280,8 @@ def comment_delete(*, user, comment: Comment) -> Comment:
     has replies (it keeps their shape), and pages open elsewhere learn of the deletion
     from the tombstone's change time (the poll)."""
     comment = _locked_comment(comment)
+    if comment.is_deleted and comment.author_id == user.pk:
+        return comment  # deleted a moment ago by the same hand (a double submit)
     _require_author(user, comment)
     comment.deleted_at = timezone.now()
     comment.body = ""
