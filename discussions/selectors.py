@@ -1,7 +1,7 @@
 """Reads for discussions: one query for a passage's comments, the tree built in Python."""
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
@@ -498,25 +498,35 @@ def discussion_count(*, membership: Membership, passage: Passage) -> int:
 
 
 def new_comment_counts(*, user, group_id: int, text_id: int) -> dict[int, int]:
-    """Per passage of a text, how many comments in this group are new for this reader."""
+    """Per passage of a text, how many comments in this group are new for this reader:
+    per passage, a range of the (group, passage, created_at) index from the reader's
+    last visit on, not a look-up of the visit for every comment of the group."""
     last_seen = PassageVisit.objects.filter(
-        user=user, group_id=group_id, passage=OuterRef("passage")
+        user=user, group_id=group_id, passage=OuterRef("pk")
     ).values("last_seen_at")[:1]
-    rows = (
+    since_visit = (
         Comment.objects.filter(
             group_id=group_id,
-            passage__text_id=text_id,
+            passage=OuterRef("pk"),
             question__isnull=True,
             deleted_at__isnull=True,
             hidden_at__isnull=True,
+            created_at__gt=Coalesce(OuterRef("last_seen"), Value(datetime.min.replace(tzinfo=UTC))),
         )
         .exclude(author=user)
-        .annotate(last_seen=Subquery(last_seen))
-        .filter(Q(last_seen__isnull=True) | Q(created_at__gt=F("last_seen")))
-        .values("passage__position")
-        .annotate(n=Count("pk", output_field=IntegerField()))
+        .order_by()
+        .values("passage")
+        .annotate(n=Count("pk"))
+        .values("n")
     )
-    return {row["passage__position"]: row["n"] for row in rows}
+    rows = (
+        Passage.objects.filter(text_id=text_id)
+        .annotate(last_seen=Subquery(last_seen))
+        .annotate(n=Subquery(since_visit, output_field=IntegerField()))
+        .filter(n__gt=0)
+        .values_list("position", "n")
+    )
+    return dict(rows)
 
 
 def readable_notifications(user):
