@@ -26,13 +26,20 @@ RUNS = 5
 
 
 @functools.cache
-def client_for(session: str | None):
-    """One test client per session, reused: a new client builds the middleware chain
-    again (whitenoise scans every static file), which gunicorn's workers do once."""
-    from django.conf import settings
+def _client():
     from django.test import Client
 
-    client = Client(SERVER_NAME="127.0.0.1", headers={"accept-encoding": "gzip, deflate, br"})
+    return Client(SERVER_NAME="127.0.0.1", headers={"accept-encoding": "gzip, deflate, br"})
+
+
+def client_for(session: str | None):
+    """One test client for every request, its session cookie set for each: a new client
+    builds the middleware chain again (whitenoise scans every static file), which
+    gunicorn's workers do once."""
+    from django.conf import settings
+
+    client = _client()
+    client.cookies.clear()
     if session:
         client.cookies[settings.SESSION_COOKIE_NAME] = session
     return client
