@@ -102,9 +102,12 @@ def comments_follow_revision(*, text, revision, changed, absorbed, pieces, **_si
             quoted.append(root)
         if target != root.passage_id:
             moves.setdefault(target, []).append(root.pk)
+    for root in quoted:
+        root.updated_at = now
     Comment.objects.bulk_update(
         quoted,
         [
+            "updated_at",
             "quote_exact",
             "quote_prefix",
             "quote_suffix",
@@ -285,27 +288,43 @@ def comment_edit(*, editor, comment: Comment, body: str) -> Comment:
         comment.body = body
         comment.body_html = render_markdown(body)
         comment.edited_at = timezone.now()
-        comment.save(update_fields=["body", "body_html", "edited_at"])
+        _save_change(comment, "body", "body_html", "edited_at")
         _notify_mentions(comment)
     return comment
 
 
 @transaction.atomic
-def comment_delete(*, user, comment: Comment) -> Comment | None:
-    """Delete a comment; one with replies becomes a tombstone. Returns the tombstone, if any."""
+def comment_delete(*, user, comment: Comment) -> Comment:
+    """Delete a comment: its words go, a tombstone stays. Threads show it only while it
+    has replies (it keeps their shape), and pages open elsewhere learn of the deletion
+    from the tombstone's change time (the poll)."""
     comment = _locked_comment(comment)
+    if comment.is_deleted and comment.author_id == user.pk:
+        return comment  # deleted a moment ago by the same hand (a double submit)
     _require_author(user, comment)
-    # The row lock above waits for any reply being inserted right now, so this
-    # check sees it and the thread keeps its shape.
-    if comment.replies.exists():
-        comment.deleted_at = timezone.now()
-        comment.body = ""
-        comment.body_html = ""
-        comment.pinned_at = None
-        comment.save(update_fields=["deleted_at", "body", "body_html", "pinned_at"])
-        return comment
-    comment.delete()
-    return None
+    comment.deleted_at = timezone.now()
+    comment.body = ""
+    comment.body_html = ""
+    comment.quote_exact = comment.quote_prefix = comment.quote_suffix = ""
+    comment.quote_original = ""
+    comment.quote_start = comment.quote_end = None
+    comment.pinned_at = None
+    comment.highlighted_at = None
+    _save_change(
+        comment,
+        "deleted_at",
+        "body",
+        "body_html",
+        "quote_exact",
+        "quote_prefix",
+        "quote_suffix",
+        "quote_original",
+        "quote_start",
+        "quote_end",
+        "pinned_at",
+        "highlighted_at",
+    )
+    return comment
 
 
 @transaction.atomic
@@ -332,14 +351,7 @@ def comment_quote_reattach(
         setattr(comment, name, value)
     comment.quote_detached_at = None
     comment.quote_reattached_at = timezone.now()
-    comment.save(
-        update_fields=[
-            *fields,
-            "quote_original",
-            "quote_detached_at",
-            "quote_reattached_at",
-        ]
-    )
+    _save_change(comment, *fields, "quote_original", "quote_detached_at", "quote_reattached_at")
     return comment
 
 
@@ -368,6 +380,12 @@ def _require_question_manager(user, group_id: int) -> None:
     )
 
 
+def _save_change(comment: Comment, *fields: str) -> None:
+    """Save what changed, and when: open pages ask for the comments changed since."""
+    comment.updated_at = timezone.now()
+    comment.save(update_fields=[*fields, "updated_at"])
+
+
 def _locked_comment(comment: Comment) -> Comment:
     """The comment's row, locked for this transaction; 404 when a concurrent request
     (a double-clicked delete, say) removed it first."""
@@ -384,7 +402,7 @@ def comment_hide(*, moderator, comment: Comment, reason: str) -> Comment:
     comment.hidden_at = timezone.now()
     comment.hidden_reason = reason
     comment.hidden_by = moderator
-    comment.save(update_fields=["hidden_at", "hidden_reason", "hidden_by"])
+    _save_change(comment, "hidden_at", "hidden_reason", "hidden_by")
     return comment
 
 
@@ -395,7 +413,7 @@ def comment_unhide(*, moderator, comment: Comment) -> Comment:
     comment.hidden_at = None
     comment.hidden_reason = ""
     comment.hidden_by = None
-    comment.save(update_fields=["hidden_at", "hidden_reason", "hidden_by"])
+    _save_change(comment, "hidden_at", "hidden_reason", "hidden_by")
     return comment
 
 
@@ -406,7 +424,7 @@ def comment_pin(*, moderator, comment: Comment, pinned: bool) -> Comment:
     if comment.parent_id is not None or comment.in_answer_thread:
         raise ValidationError("Only top-level comments of the discussion can be pinned.")
     comment.pinned_at = timezone.now() if pinned else None
-    comment.save(update_fields=["pinned_at"])
+    _save_change(comment, "pinned_at")
     return comment
 
 
@@ -429,6 +447,8 @@ def helpful_set(*, user, comment: Comment, helpful: bool) -> None:
             raise Http404("That comment no longer exists.") from error
     else:
         HelpfulMark.objects.filter(comment=comment, user=user).delete()
+    # Its count may have changed: pages open elsewhere show the new one.
+    Comment.objects.filter(pk=comment.pk).update(updated_at=timezone.now())
 
 
 def passage_visit_record(*, user, group: StudyGroup, passage: Passage, now=None):
@@ -658,7 +678,7 @@ def answer_set_highlighted(*, facilitator, answer: Comment, highlighted: bool) -
     if answer.question_id is None or answer.parent_id is not None:
         raise ValidationError("Only answers can be highlighted.")
     answer.highlighted_at = timezone.now() if highlighted else None
-    answer.save(update_fields=["highlighted_at"])
+    _save_change(answer, "highlighted_at")
     return answer
 
 
