@@ -4,8 +4,8 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-BEFORE = [("discussions", "0009_search_vectors")]
-AFTER = [("discussions", "0010_comment_depth_and_changes")]
+BEFORE = [("discussions", "0011_daily_digest")]
+AFTER = [("discussions", "0012_comment_depth_and_changes")]
 
 
 def migrate(targets):

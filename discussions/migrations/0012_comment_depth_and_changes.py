@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('discussions', '0009_search_vectors'),
+        ('discussions', '0011_daily_digest'),
         ('groups', '0009_reader_settings'),
         ('reading', '0003_passage_search'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
