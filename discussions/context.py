@@ -27,11 +27,15 @@ class QuestionBlock:
     answer_form: AnswerForm
 
 
+def poll_since(version: selectors.ThreadVersion) -> int:
+    """The discussion's latest change as the poll carries it (microseconds since 1970)."""
+    return int(version.changed_at.timestamp() * 1_000_000) if version.changed_at else 0
+
+
 @dataclass(frozen=True)
 class PassageDiscussion:
     """What the discussion region of a passage page shows one member."""
 
-    thread: selectors.Thread
     threads: list[selectors.Node]  # the top-level threads shown, pinned first
     more_threads: int
     next_shown: int
@@ -39,6 +43,8 @@ class PassageDiscussion:
     comment_form: CommentForm
     passage_html: SafeString  # the passage with quoted phrases highlighted
     poll_seconds: int
+    poll_after: int  # the newest comment when the page was made
+    poll_since: int  # and the latest change (see poll_since)
     question_blocks: list[QuestionBlock]
     comment_count: int
 
@@ -51,17 +57,21 @@ def passage_discussion(
     shown=None,
     comment_form: CommentForm | None = None,
 ) -> PassageDiscussion:
-    thread = selectors.passage_thread(membership=membership, passage=passage, last_seen=last_seen)
     shown = parse_shown(shown)
+    page = selectors.thread_page(
+        membership=membership, passage=passage, stop=shown, last_seen=last_seen
+    )
+    anchors = selectors.passage_anchors(membership=membership, passage=passage)
     return PassageDiscussion(
-        thread=thread,
-        threads=thread.page(shown),
-        more_threads=max(0, len(thread.roots) - shown),
+        threads=page.threads,
+        more_threads=max(0, page.thread_count - shown),
         next_shown=shown + selectors.THREADS_PER_PAGE,
         shown=shown,
         comment_form=comment_form or CommentForm(),
-        passage_html=selectors.highlighted_body(passage, thread),
+        passage_html=selectors.highlighted_body(passage, anchors),
         poll_seconds=settings.DISCUSSION_POLL_SECONDS,
+        poll_after=page.version.last_id,
+        poll_since=poll_since(page.version),
         question_blocks=[
             QuestionBlock(
                 view=view,
@@ -69,5 +79,5 @@ def passage_discussion(
             )
             for view in selectors.passage_questions(membership=membership, passage=passage)
         ],
-        comment_count=thread.visible_count,
+        comment_count=selectors.discussion_count(membership=membership, passage=passage),
     )

@@ -7,8 +7,10 @@ from discussions.models import (
     HIDE_REASON_MAX_LENGTH,
     QUOTE_MAX_LENGTH,
     Comment,
+    NotificationPreference,
     Question,
 )
+from discussions.selectors import DIGEST_HOUR
 from groups.forms import TimeZoneField
 from groups.models import Meeting
 from reading.forms import PassageRangeFormMixin
@@ -125,6 +127,11 @@ class NotificationPreferenceForm(forms.Form):
     email_replies = forms.BooleanField(
         required=False, label="Email me when someone replies to my comments"
     )
+    email_mentions = forms.BooleanField(
+        required=False,
+        label="Email me when someone mentions me (@username)",
+        help_text="A mention in a reply to you comes as the reply's email, not twice.",
+    )
     email_questions = forms.BooleanField(
         required=False,
         label="Email me when a question is assigned to my group and a day before it is due",
@@ -133,6 +140,34 @@ class NotificationPreferenceForm(forms.Form):
         required=False,
         label="Email me a day before a meeting, with the passages I have not read yet",
     )
+    email_delivery = forms.ChoiceField(
+        choices=[
+            (
+                NotificationPreference.Delivery.IMMEDIATE,
+                "Right away: one email for each reply, mention or question",
+            ),
+            (
+                NotificationPreference.Delivery.DAILY,
+                # Not "time zone": the zone's own field has that label.
+                f"Once a day: one digest, each morning after {DIGEST_HOUR:02d}:00 your local time",
+            ),
+        ],
+        widget=forms.RadioSelect,
+        required=False,
+        label="Send reply, mention and question emails",
+        help_text=(
+            "The digest lists by group what you have not opened yet since the last one; "
+            "on a day without anything new, none is sent. Meeting reminders always come "
+            "the day before, on their own."
+        ),
+    )
+
+    def clean_email_delivery(self) -> str:
+        # A browser always posts one of the radio buttons; a post without (a script)
+        # keeps the reader's choice.
+        return self.cleaned_data["email_delivery"] or self.initial.get(
+            "email_delivery", NotificationPreference.Delivery.IMMEDIATE
+        )
 
 
 class QuestionForm(SubmissionIdMixin, PassageRangeFormMixin, forms.ModelForm):

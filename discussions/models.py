@@ -5,7 +5,10 @@ from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
 from django.db.models import Q
+from django.db.models.expressions import DatabaseDefault
+from django.db.models.functions import Now
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import strip_tags
 from django.utils.safestring import mark_safe
 
@@ -169,6 +172,9 @@ class Comment(models.Model):
     root = models.ForeignKey(
         "self", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
+    # How many replies up its thread's top is (0 at the top), fixed when it is written:
+    # one comment renders at its depth without reading the thread above it.
+    depth = models.PositiveSmallIntegerField(db_default=0, editable=False)
     # Set on an answer (top level) and on every reply in its thread.
     question = models.ForeignKey(
         Question, on_delete=models.CASCADE, null=True, blank=True, related_name="comments"
@@ -205,6 +211,9 @@ class Comment(models.Model):
         related_name="+",
     )
     pinned_at = models.DateTimeField(null=True, blank=True)
+    # When anything a reader sees of it last changed (written, edited, deleted, hidden,
+    # pinned, marked helpful...): an open page asks for what changed since (the poll).
+    updated_at = models.DateTimeField(db_default=Now())
     # The one-time id of the form that posted it: a double submit or a retry of the
     # same form finds this comment instead of making a second one.
     submission_id = models.UUIDField(null=True, blank=True, editable=False)
@@ -222,6 +231,20 @@ class Comment(models.Model):
         indexes = [
             models.Index(fields=["group", "passage", "created_at"]),
             GinIndex(fields=["search_vector"], name="comment_search_vector"),
+            # A thread's first replies in time, read without reading the rest of it.
+            models.Index(fields=["root", "created_at", "id"], name="comment_thread_in_time"),
+            # The discussion's newest comment and latest change, each one index probe
+            # (the poll asks every few seconds).
+            models.Index(
+                fields=["group", "passage", "id"],
+                condition=Q(question__isnull=True),
+                name="discussion_newest",
+            ),
+            models.Index(
+                fields=["group", "passage", "updated_at"],
+                condition=Q(question__isnull=True),
+                name="discussion_last_change",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -250,6 +273,10 @@ class Comment(models.Model):
             models.CheckConstraint(
                 condition=~Q(parent=models.F("pk")), name="comment_not_its_own_parent"
             ),
+            models.CheckConstraint(
+                condition=Q(parent__isnull=True, depth=0) | Q(parent__isnull=False, depth__gt=0),
+                name="comment_depth_matches_parent",
+            ),
             models.UniqueConstraint(
                 fields=["question", "author"],
                 condition=Q(question__isnull=False, parent__isnull=True, deleted_at__isnull=True),
@@ -264,6 +291,16 @@ class Comment(models.Model):
 
     def __str__(self):
         return f"Comment {self.pk} by {self.author} on {self.passage}"
+
+    def save(self, *args, **kwargs):
+        if self._state.adding:
+            if self.parent_id is not None:
+                self.depth = self.parent.depth + 1
+            if isinstance(self.updated_at, DatabaseDefault):
+                # The app's clock, as created_at's (the database's default is for inserts
+                # made outside the app).
+                self.updated_at = timezone.now()
+        super().save(*args, **kwargs)
 
     def get_absolute_url(self):
         return reverse(
@@ -437,11 +474,20 @@ class Notification(models.Model):
 
 
 class NotificationPreference(models.Model):
+    class Delivery(models.TextChoices):
+        IMMEDIATE = "immediate", "Right away, one email each"
+        DAILY = "daily", "Once a day, in one digest"
+
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preference"
     )
     email_replies = models.BooleanField(
         default=True, verbose_name="Email me when someone replies to my comments"
+    )
+    # Its own setting, beside replies': being called into a discussion is not the same
+    # as being answered, and a reader may want one and not the other.
+    email_mentions = models.BooleanField(
+        default=True, verbose_name="Email me when someone mentions me (@username)"
     )
     email_questions = models.BooleanField(
         default=True,
@@ -451,9 +497,39 @@ class NotificationPreference(models.Model):
         default=True,
         verbose_name="Email me a day before a meeting, with the passages I have not read yet",
     )
+    # How reply, mention and question emails go out; meeting reminders are time-bound
+    # and always come the day before, on their own.
+    email_delivery = models.CharField(
+        max_length=16,
+        choices=Delivery.choices,
+        default=Delivery.IMMEDIATE,
+        verbose_name="Send these emails",
+    )
+    # When the last daily digest went out, or the reader chose the digest: the next
+    # one lists what came after (selectors.daily_digest), on a later local day.
+    digest_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(email_delivery__in=["immediate", "daily"]),
+                name="notification_email_delivery_valid",
+            )
+        ]
+
+    # Which setting allows the email about each kind of notification.
+    SETTING_FOR_KIND = {
+        Notification.Kind.REPLY: "email_replies",
+        Notification.Kind.MENTION: "email_mentions",
+        Notification.Kind.QUESTION_ASSIGNED: "email_questions",
+        Notification.Kind.QUESTION_DUE: "email_questions",
+    }
 
     def __str__(self):
         return f"Notification settings of {self.user}"
+
+    def wants_email(self, kind: str) -> bool:
+        return getattr(self, self.SETTING_FOR_KIND[kind])
 
 
 class HandoutThread(models.Model):

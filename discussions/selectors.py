@@ -1,11 +1,12 @@
 """Reads for discussions: one query for a passage's comments, the tree built in Python."""
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
 from django.db.models import (
+    Case,
     Count,
     DateField,
     Exists,
@@ -16,9 +17,13 @@ from django.db.models import (
     Q,
     Subquery,
     Value,
+    When,
+    Window,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, TruncWeek
 from django.utils import timezone
+from django.utils.text import Truncator
 
 from discussions.anchoring import highlight, locate
 from discussions.models import (
@@ -32,24 +37,34 @@ from discussions.models import (
 )
 from groups import permissions
 from groups.models import Meeting, Membership, ReaderSettings
+from groups.timezones import reader_zone
 from reading.models import Passage, ReadingProgress
 
 THREADS_PER_PAGE = 20
-REPLIES_SHOWN = 5
-MAX_NESTED_DEPTH = 8
+REPLIES_PER_THREAD = 6  # of each thread on the passage page, the first in time
+REPLIES_SHOWN = 5  # under one comment, before "show N more replies"
+MAX_NESTED_DEPTH = 8  # deeper: "continue this thread", on the thread's own page
 INDENT_LEVELS = 4
+# A thread's preview stops above MAX_NESTED_DEPTH, where counting what lies below needs
+# the whole thread (read by "show more replies" and the thread page).
+assert REPLIES_PER_THREAD < MAX_NESTED_DEPTH
 
 
 @dataclass
 class Node:
+    """One comment as a member sees it in its thread."""
+
     comment: Comment
     depth: int = 0
     children: list["Node"] = field(default_factory=list)
+    # All its replies (kept in the thread), when only the first ones were read (the
+    # passage page's preview of each thread); None: the children are all of them.
+    reply_count: int | None = None
     is_new: bool = False
     show_body: bool = True
     placeholder: str = ""
     detached: bool = False
-    parent: "Node | None" = None
+    parent_author: object = None  # the author it replies to, unless hidden or deleted
 
     @property
     def indent(self) -> int:
@@ -60,8 +75,18 @@ class Node:
         return self.children[:REPLIES_SHOWN]
 
     @property
+    def replies_total(self) -> int:
+        return len(self.children) if self.reply_count is None else self.reply_count
+
+    @property
     def hidden_children_count(self) -> int:
-        return max(0, len(self.children) - REPLIES_SHOWN)
+        return max(0, self.replies_total - len(self.shown_children))
+
+    @property
+    def replies_after(self) -> int:
+        """The last reply shown: "show more replies" asks for those after it."""
+        shown = self.shown_children
+        return shown[-1].comment.pk if shown else 0
 
     @property
     def descendant_count(self) -> int:
@@ -69,13 +94,7 @@ class Node:
 
     @property
     def nested_too_deep(self) -> bool:
-        return self.depth >= MAX_NESTED_DEPTH and bool(self.children)
-
-    @property
-    def parent_author(self):
-        parent = self.parent
-        # A hidden or deleted parent keeps its author to itself.
-        return parent.comment.author if parent and parent.show_body else None
+        return self.depth >= MAX_NESTED_DEPTH and self.replies_total > 0
 
 
 @dataclass
@@ -84,9 +103,6 @@ class Thread:
     by_id: dict[int, Node]
     anchors: list[tuple[int, int, int]]
     last_comment_id: int
-
-    def page(self, shown: int) -> list[Node]:
-        return self.roots[:shown]
 
     @property
     def visible_count(self) -> int:
@@ -110,45 +126,60 @@ def comments_for(
         comments = comments.discussion().filter(passage=passage)
     else:
         comments = comments.filter(question_id__in=question_ids)
+    marks = HelpfulMark.objects.filter(comment=OuterRef("pk"))
     return (
         comments.select_related("author", "hidden_by", "passage")
         .annotate(
-            helpful_count=Count("helpful_marks", distinct=True),
-            marked_helpful=Exists(HelpfulMark.objects.filter(comment=OuterRef("pk"), user=user)),
+            # Counted per comment from the marks' (comment, user) index: no join over all
+            # the marks, no grouping of the comments.
+            helpful_count=Coalesce(
+                Subquery(
+                    marks.order_by().values("comment").annotate(n=Count("pk")).values("n"),
+                    output_field=IntegerField(),
+                ),
+                0,
+            ),
+            marked_helpful=Exists(marks.filter(user=user)),
         )
         .order_by("created_at", "pk")
     )
 
 
-def build_thread(
-    *, membership: Membership, passage: Passage, comments, last_seen: datetime | None
-) -> Thread:
-    """Arrange comments into a tree, applying what this member may see."""
-    user_id = membership.user_id
-    nodes: dict[int, Node] = {}
-    for comment in comments:
-        node = Node(comment=comment)
-        node.is_new = comment.author_id != user_id and (
-            last_seen is None or comment.created_at > last_seen
-        )
-        if comment.is_hidden and not permissions.may_see_hidden_comment(membership, comment):
-            # Hidden comments are never sent to members, only a placeholder if needed.
-            node.show_body = False
-            node.placeholder = "Hidden by a facilitator."
-            node.is_new = False
-        if comment.is_deleted:
-            node.show_body = False
-            node.placeholder = "This comment was deleted."
-            node.is_new = False
-        nodes[comment.pk] = node
+def _visible(membership: Membership) -> Q:
+    """The comments whose words this member sees (not deleted; hidden ones only for
+    facilitators and their authors)."""
+    return Q(deleted_at__isnull=True) & permissions.hidden_comment_filter(membership)
 
+
+def _node(membership: Membership, comment: Comment, last_seen: datetime | None) -> Node:
+    """A comment with what this member may see of it; its place in the thread is set by
+    the caller."""
+    node = Node(comment=comment, depth=comment.depth)
+    node.is_new = comment.author_id != membership.user_id and (
+        last_seen is None or comment.created_at > last_seen
+    )
+    if comment.is_hidden and not permissions.may_see_hidden_comment(membership, comment):
+        # Hidden comments are never sent to members, only a placeholder if needed.
+        node.show_body = False
+        node.placeholder = "Hidden by a facilitator."
+        node.is_new = False
+    if comment.is_deleted:
+        node.show_body = False
+        node.placeholder = "This comment was deleted."
+        node.is_new = False
+    return node
+
+
+def _arrange(nodes: dict[int, Node]) -> list[Node]:
+    """Replies under their parents (in the order given), placeholders with nothing under
+    them dropped; the tops of the threads, in the order given."""
     roots: list[Node] = []
     for node in nodes.values():
         parent = nodes.get(node.comment.parent_id) if node.comment.parent_id else None
         if parent is None:
             roots.append(node)
         else:
-            node.parent = parent
+            node.parent_author = parent.comment.author if parent.show_body else None
             parent.children.append(node)
 
     def prune(children: list[Node]) -> list[Node]:
@@ -156,18 +187,32 @@ def build_thread(
         kept = []
         for child in children:
             child.children = prune(child.children)
-            if child.show_body or child.children:
+            if child.show_body or child.children or child.reply_count:
                 kept.append(child)
         return kept
 
-    roots = prune(roots)
+    return prune(roots)
 
-    def set_depth(node_list: list[Node], depth: int) -> None:
-        for node in node_list:
-            node.depth = depth
-            set_depth(node.children, depth + 1)
 
-    set_depth(roots, 0)
+def _anchor(passage: Passage, comment: Comment) -> tuple[int, int] | None:
+    """Where a top-level comment's quote stands in the passage now; None if detached."""
+    if comment.quote_detached_at:
+        return None
+    return locate(
+        passage.body,
+        exact=comment.quote_exact,
+        prefix=comment.quote_prefix,
+        suffix=comment.quote_suffix,
+        start=comment.quote_start,
+    )
+
+
+def build_thread(
+    *, membership: Membership, passage: Passage, comments, last_seen: datetime | None
+) -> Thread:
+    """Arrange comments into whole threads, applying what this member may see."""
+    nodes = {comment.pk: _node(membership, comment, last_seen) for comment in comments}
+    roots = _arrange(nodes)
     roots.sort(
         key=lambda n: (
             n.comment.pinned_at is None,
@@ -175,26 +220,14 @@ def build_thread(
             n.comment.pk,
         )
     )
-
     anchors = []
     for node in roots:
-        comment = node.comment
-        if comment.has_quote and node.show_body:
-            found = (
-                None
-                if comment.quote_detached_at
-                else locate(
-                    passage.body,
-                    exact=comment.quote_exact,
-                    prefix=comment.quote_prefix,
-                    suffix=comment.quote_suffix,
-                    start=comment.quote_start,
-                )
-            )
+        if node.comment.has_quote and node.show_body:
+            found = _anchor(passage, node.comment)
             if found is None:
                 node.detached = True
             else:
-                anchors.append((found[0], found[1], comment.pk))
+                anchors.append((found[0], found[1], node.comment.pk))
     return Thread(
         roots=roots,
         by_id=nodes,
@@ -204,6 +237,7 @@ def build_thread(
 
 
 def passage_thread(*, membership: Membership, passage: Passage, last_seen=None) -> Thread:
+    """A passage's whole discussion (a passage removed from the text shows it as a list)."""
     return build_thread(
         membership=membership,
         passage=passage,
@@ -212,21 +246,162 @@ def passage_thread(*, membership: Membership, passage: Passage, last_seen=None) 
     )
 
 
+class ThreadVersion(NamedTuple):
+    last_id: int  # the newest comment's id
+    changed_at: datetime | None  # the latest change to any comment (a new one included)
+
+    @property
+    def tag(self) -> str:
+        return f"{self.last_id}/{self.changed_at.timestamp() if self.changed_at else '-'}"
+
+
+def thread_version(*, group_id: int, passage_id: int) -> ThreadVersion:
+    """A discussion's fingerprint: two index probes (discussion_newest and
+    discussion_last_change), whatever the size of the discussion."""
+    stats = (
+        Comment.objects.discussion()
+        .filter(group_id=group_id, passage_id=passage_id)
+        .aggregate(last_id=Max("pk"), changed_at=Max("updated_at"))
+    )
+    return ThreadVersion(last_id=stats["last_id"] or 0, changed_at=stats["changed_at"])
+
+
+def _threads_in_order(membership: Membership, passage: Passage):
+    """The passage's threads this member sees something of, pinned first, then in the
+    order they were started. A deleted or hidden top with replies still counts."""
+    visible = _visible(membership)
+    tops = Comment.objects.discussion().filter(
+        group_id=membership.group_id, passage=passage, parent__isnull=True
+    )
+    seen_reply = Comment.objects.filter(visible, root_id=OuterRef("pk"))
+    return tops.filter(visible | Q(Exists(seen_reply))).order_by(
+        Case(When(pinned_at__isnull=False, then=Value(0)), default=Value(1)),
+        Coalesce("pinned_at", "created_at"),
+        "pk",
+    )
+
+
+def _threads_with_first_replies_sql(root_ids: list[int], per_thread: int) -> RawSQL:
+    """The ids of threads' tops and of each one's first replies in time, read from the
+    comment_thread_in_time index without reading the rest of the thread. A time prefix
+    of a thread holds every reply's parent, so it is a tree of its own."""
+    table = Comment._meta.db_table
+    # Only the table name is formatted in; the ids and the limit are parameters.
+    return RawSQL(  # noqa: S611
+        f"SELECT thread.id FROM unnest(%s::bigint[]) AS thread(id) UNION ALL "  # noqa: S608
+        f"SELECT reply.id FROM unnest(%s::bigint[]) AS thread(id) "
+        f"CROSS JOIN LATERAL (SELECT id FROM {table} WHERE root_id = thread.id "
+        f"ORDER BY created_at, id LIMIT %s) AS reply",
+        (root_ids, root_ids, per_thread),
+    )
+
+
+def _reply_count(membership: Membership):
+    """How many replies a comment has that its thread keeps for this member: those it
+    may read, and the placeholders of others that have replies of their own."""
+    replies = Comment.objects.filter(parent_id=OuterRef("pk"))
+    kept = replies.filter(
+        _visible(membership) | Q(Exists(Comment.objects.filter(parent_id=OuterRef("pk"))))
+    )
+    counted = kept.order_by().values("parent_id").annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+@dataclass(frozen=True)
+class ThreadPage:
+    """Some of a passage's threads as its page shows them: each with its first replies."""
+
+    threads: list[Node]
+    thread_count: int  # all the threads this member sees something of
+    version: ThreadVersion
+
+
+def thread_page(
+    *,
+    membership: Membership,
+    passage: Passage,
+    start: int = 0,
+    stop: int = THREADS_PER_PAGE,
+    last_seen: datetime | None = None,
+) -> ThreadPage:
+    """Threads start..stop of a passage, each with its first REPLIES_PER_THREAD replies
+    in time; a reply with more under it says how many. Reads and renders the same
+    number of comments on a passage with 50 comments or 5,000."""
+    version = thread_version(group_id=membership.group_id, passage_id=passage.pk)
+    # The ids of the threads shown, each row with the count of them all (a window).
+    rows = list(
+        _threads_in_order(membership, passage)
+        .annotate(thread_count=Window(Count("pk")))
+        .values_list("pk", "thread_count")[start:stop]
+    )
+    if not rows:  # none, or none this far: nothing more to show either
+        return ThreadPage(threads=[], thread_count=start, version=version)
+    root_ids = [pk for pk, _count in rows]
+    thread_count = rows[0][1]
+    comments = (
+        comments_for(membership=membership, passage=passage)
+        .filter(pk__in=_threads_with_first_replies_sql(root_ids, REPLIES_PER_THREAD))
+        .annotate(reply_count=_reply_count(membership))
+    )
+    nodes = {}
+    for comment in comments:
+        node = _node(membership, comment, last_seen)
+        node.reply_count = comment.reply_count
+        nodes[comment.pk] = node
+    tops = {node.comment.pk: node for node in _arrange(nodes)}
+    threads = [tops[pk] for pk in root_ids if pk in tops]
+    for node in threads:
+        if node.comment.has_quote and node.show_body:
+            node.detached = _anchor(passage, node.comment) is None
+    return ThreadPage(threads=threads, thread_count=thread_count, version=version)
+
+
+def passage_anchors(*, membership: Membership, passage: Passage) -> list[tuple[int, int, int]]:
+    """Where the quotes of the passage's threads stand, for highlighting it: one small
+    query over the quoting comments (their words only)."""
+    quoting = (
+        Comment.objects.discussion()
+        .filter(_visible(membership), group_id=membership.group_id, passage=passage)
+        .filter(parent__isnull=True, quote_detached_at__isnull=True)
+        .exclude(quote_exact="")
+        .only("quote_exact", "quote_prefix", "quote_suffix", "quote_start", "quote_detached_at")
+        .order_by("created_at", "pk")
+    )
+    anchors = []
+    for comment in quoting:
+        found = _anchor(passage, comment)
+        if found is not None:
+            anchors.append((found[0], found[1], comment.pk))
+    return anchors
+
+
+def highlighted_body(passage: Passage, anchors: list[tuple[int, int, int]]):
+    return highlight(passage.body, anchors)
+
+
 @dataclass(frozen=True)
 class PollDiff:
     """What an open passage page lacks: others' comments newer than `after`, each
-    alone (its replies arrive as their own nodes), with the discussion's new state.
-    `last_comment_id` moves past every newer comment, shown or not (the reader's own,
-    hidden ones), so the next poll starts after them."""
+    alone (its replies arrive as their own nodes), the comments changed since
+    `since` (edited, deleted, hidden, pinned, marked helpful), with the discussion's
+    new state. `last_comment_id` moves past every newer comment, shown or not (the
+    reader's own, hidden ones), so the next poll starts after them."""
 
     new_nodes: list[Node]
+    changed_nodes: list[Node]  # show_body False and no replies: gone from the page
     last_comment_id: int
     comment_count: int | None  # None when nothing is shown: the page's count stands
 
 
-def poll_diff(*, membership: Membership, passage: Passage, after: int) -> PollDiff:
+CHANGES_PER_POLL = 50
+
+
+def poll_diff(
+    *, membership: Membership, passage: Passage, after: int, since: datetime | None = None
+) -> PollDiff:
     """Reads only the comments newer than `after` and the threads they belong to (for
-    their depth and the rules about their parents), never the whole discussion."""
+    their depth and the rules about their parents), and those changed since `since`,
+    never the whole discussion."""
     newer = Comment.objects.discussion().filter(
         group_id=membership.group_id, passage=passage, pk__gt=after
     )
@@ -240,11 +415,26 @@ def poll_diff(*, membership: Membership, passage: Passage, after: int) -> PollDi
         for pk, node in sorted(thread.by_id.items())
         if pk > after and node.comment.author_id != membership.user_id and node.show_body
     ]
+    changed_nodes = []
+    if since is not None:
+        changed = (
+            comments_for(membership=membership, passage=passage)
+            .select_related("parent__author")
+            .filter(pk__lte=after, updated_at__gt=since)
+            # Changed after it was written: a new comment reaches the page by its id.
+            .filter(updated_at__gt=F("created_at"))
+            .annotate(reply_count=_reply_count(membership))
+            .order_by("-updated_at")[:CHANGES_PER_POLL]
+        )
+        changed_nodes = [_single_node(membership, comment) for comment in changed]
     return PollDiff(
         new_nodes=new_nodes,
+        changed_nodes=changed_nodes,
         last_comment_id=max(thread.last_comment_id, after),
         comment_count=(
-            discussion_count(membership=membership, passage=passage) if new_nodes else None
+            discussion_count(membership=membership, passage=passage)
+            if new_nodes or changed_nodes
+            else None
         ),
     )
 
@@ -256,9 +446,38 @@ def submitted_comment(user, submission_id) -> Comment | None:
     return Comment.objects.filter(author=user, submission_id=submission_id).first()
 
 
+def _single_node(membership: Membership, comment: Comment) -> Node:
+    node = _node(membership, comment, last_seen=None)
+    node.is_new = False
+    node.reply_count = comment.reply_count
+    parent = comment.parent
+    if (
+        parent is not None
+        and not parent.is_deleted
+        and (not parent.is_hidden or permissions.may_see_hidden_comment(membership, parent))
+    ):
+        node.parent_author = parent.author
+    if comment.parent_id is None and comment.has_quote and node.show_body:
+        node.detached = _anchor(comment.passage, comment) is None
+    return node
+
+
+def comment_alone(*, membership: Membership, comment: Comment) -> Node:
+    """One comment as it now stands for this member (its marks, its state, whether
+    anything is under it), without its replies: what single-comment actions re-render.
+    One query, whatever the size of its thread."""
+    fresh = (
+        comments_for(membership=membership, root_id=comment.thread_root_id)
+        .select_related("parent__author")
+        .annotate(reply_count=_reply_count(membership))
+        .get(pk=comment.pk)
+    )
+    return _single_node(membership, fresh)
+
+
 def comment_node(*, membership: Membership, comment: Comment) -> Node | None:
-    """One comment as it stands in its thread for this member (replies, marks, state),
-    built from that thread alone; None when it is gone."""
+    """One comment with all its replies as they stand for this member, built from its
+    thread alone (the thread page, "show more replies"); None when it is gone."""
     thread = build_thread(
         membership=membership,
         passage=comment.passage,
@@ -275,61 +494,41 @@ def discussion_count(*, membership: Membership, passage: Passage) -> int:
     """How many comments of a passage's discussion this member sees (the heading count)."""
     return (
         Comment.objects.discussion()
-        .filter(group_id=membership.group_id, passage=passage, deleted_at__isnull=True)
-        .filter(permissions.hidden_comment_filter(membership))
+        .filter(_visible(membership), group_id=membership.group_id, passage=passage)
         .count()
     )
 
 
-def highlighted_body(passage: Passage, thread: Thread | None):
-    return highlight(passage.body, thread.anchors if thread else [])
-
-
-class ThreadVersion(NamedTuple):
-    tag: str  # changes when anything in the discussion changes
-    last_id: int  # the newest comment's id
-
-
-def thread_version(*, group_id: int, passage_id: int) -> ThreadVersion:
-    """A cheap fingerprint of a discussion, from one aggregate query."""
-    stats = (
-        Comment.objects.discussion()
-        .filter(group_id=group_id, passage_id=passage_id)
-        .aggregate(
-            count=Count("pk"),
-            last_id=Coalesce(Max("pk"), Value(0)),
-            last_change=Max(Coalesce("edited_at", "created_at")),
-            last_deleted=Max("deleted_at"),
-            last_hidden=Max("hidden_at"),
-            last_pinned=Max("pinned_at"),
-        )
-    )
-    parts = [str(stats["count"]), str(stats["last_id"])]
-    for key in ("last_change", "last_deleted", "last_hidden", "last_pinned"):
-        parts.append(stats[key].isoformat() if stats[key] else "-")
-    return ThreadVersion(tag="/".join(parts), last_id=stats["last_id"])
-
-
 def new_comment_counts(*, user, group_id: int, text_id: int) -> dict[int, int]:
-    """Per passage of a text, how many comments in this group are new for this reader."""
+    """Per passage of a text, how many comments in this group are new for this reader:
+    per passage, a range of the (group, passage, created_at) index from the reader's
+    last visit on, not a look-up of the visit for every comment of the group."""
     last_seen = PassageVisit.objects.filter(
-        user=user, group_id=group_id, passage=OuterRef("passage")
+        user=user, group_id=group_id, passage=OuterRef("pk")
     ).values("last_seen_at")[:1]
-    rows = (
+    since_visit = (
         Comment.objects.filter(
             group_id=group_id,
-            passage__text_id=text_id,
+            passage=OuterRef("pk"),
             question__isnull=True,
             deleted_at__isnull=True,
             hidden_at__isnull=True,
+            created_at__gt=Coalesce(OuterRef("last_seen"), Value(datetime.min.replace(tzinfo=UTC))),
         )
         .exclude(author=user)
-        .annotate(last_seen=Subquery(last_seen))
-        .filter(Q(last_seen__isnull=True) | Q(created_at__gt=F("last_seen")))
-        .values("passage__position")
-        .annotate(n=Count("pk", output_field=IntegerField()))
+        .order_by()
+        .values("passage")
+        .annotate(n=Count("pk"))
+        .values("n")
     )
-    return {row["passage__position"]: row["n"] for row in rows}
+    rows = (
+        Passage.objects.filter(text_id=text_id)
+        .annotate(last_seen=Subquery(last_seen))
+        .annotate(n=Subquery(since_visit, output_field=IntegerField()))
+        .filter(n__gt=0)
+        .values_list("position", "n")
+    )
+    return dict(rows)
 
 
 def readable_notifications(user):
@@ -579,12 +778,10 @@ def notifications_for(*, user, limit: int = 100) -> list[Notification]:
     )
 
 
-def reply_notification_id(*, comment_id: int, recipient_id: int) -> int | None:
-    """The reply notification an email is about (None if there is none to email)."""
+def comment_notification_id(*, kind: str, comment_id: int, recipient_id: int) -> int | None:
+    """The reply or mention notification an email is about (None if there is none)."""
     return (
-        Notification.objects.filter(
-            recipient_id=recipient_id, kind=Notification.Kind.REPLY, comment_id=comment_id
-        )
+        Notification.objects.filter(recipient_id=recipient_id, kind=kind, comment_id=comment_id)
         .values_list("pk", flat=True)
         .first()
     )
@@ -610,18 +807,182 @@ def notification_preference(user) -> NotificationPreference:
     )
 
 
-def wants_reply_email(user_id: int) -> bool:
-    preference = NotificationPreference.objects.filter(user_id=user_id).first()
-    return preference.email_replies if preference else True
+def _time_zone_of(user_field: str) -> Subquery:
+    """The reader's time zone name ("" or None: the site's), for annotating rows."""
+    return Subquery(
+        ReaderSettings.objects.filter(user=OuterRef(user_field)).values("time_zone")[:1]
+    )
 
 
-def wants_question_email(user_id: int) -> bool:
-    preference = NotificationPreference.objects.filter(user_id=user_id).first()
-    return preference.email_questions if preference else True
+@dataclass(frozen=True)
+class EmailRecipient:
+    """A reader to email about a notification now."""
+
+    user: object
+    time_zone: str  # the reader's, "" for the site's: the email's times are in it
 
 
-def user_by_id(user_id: int):
-    return get_user_model().objects.filter(pk=user_id).first()
+def email_recipients(*, kind: str, user_ids, group_id: int) -> list[EmailRecipient]:
+    """Those of `user_ids` still in the group, with an email address, who allow emails
+    about this kind of notification (NotificationPreference.SETTING_FOR_KIND; no saved
+    settings: all allowed) one by one; readers of the daily digest get it there
+    instead. One query however many."""
+    declined = NotificationPreference.objects.filter(
+        Q(**{NotificationPreference.SETTING_FOR_KIND[kind]: False})
+        | Q(email_delivery=NotificationPreference.Delivery.DAILY),
+        user=OuterRef("pk"),
+    )
+    users = (
+        get_user_model()
+        .objects.filter(pk__in=user_ids, memberships__group_id=group_id)
+        .exclude(email="")
+        .exclude(Exists(declined))
+        .annotate(time_zone=_time_zone_of("pk"))
+        .order_by("pk")
+    )
+    return [EmailRecipient(user=user, time_zone=user.time_zone or "") for user in users]
+
+
+# The daily digest -------------------------------------------------------------------
+
+# The digest goes out with the first run of `send_due_reminders` (hourly) at or after
+# this hour of the reader's own day.
+DIGEST_HOUR = 7
+# A digest also lists what came in the hour before its window, unemailed: a reply
+# whose email was still waiting in the queue when the reader chose the digest, say.
+# Nothing is listed twice: what an email or digest listed is marked (emailed_at).
+DIGEST_OVERLAP = timedelta(hours=1)
+# The window of a first digest when there is no mark to start from.
+FIRST_DIGEST_COVERS = timedelta(days=1)
+
+
+def digest_due(*, sent_at: datetime | None, time_zone: str, now: datetime) -> bool:
+    """Whether a reader's daily digest is due: it is DIGEST_HOUR or later in their time
+    zone and none went out (nor did they choose the digest) earlier that local day."""
+    zone = reader_zone(time_zone) or timezone.get_default_timezone()
+    local_now = timezone.localtime(now, zone)
+    if local_now.hour < DIGEST_HOUR:
+        return False
+    return sent_at is None or timezone.localtime(sent_at, zone).date() < local_now.date()
+
+
+@dataclass(frozen=True)
+class DigestReader:
+    user_id: int
+    sent_at: datetime | None  # the last digest (or when they chose it); None: never
+
+
+def digest_readers_due(*, now: datetime) -> list[DigestReader]:
+    """The readers of the daily digest, with an email address, whose digest is due;
+    one query."""
+    rows = (
+        NotificationPreference.objects.filter(email_delivery=NotificationPreference.Delivery.DAILY)
+        .exclude(user__email="")
+        .annotate(time_zone=_time_zone_of("user"))
+        .order_by("user_id")
+        .values_list("user_id", "digest_sent_at", "time_zone")
+    )
+    return [
+        DigestReader(user_id=user_id, sent_at=sent_at)
+        for user_id, sent_at, time_zone in rows
+        if digest_due(sent_at=sent_at, time_zone=time_zone or "", now=now)
+    ]
+
+
+@dataclass(frozen=True)
+class DigestItem:
+    notification: Notification
+    excerpt: str  # the comment's or the question's first words, on one line
+
+
+@dataclass(frozen=True)
+class DigestGroup:
+    group: object
+    items: list[DigestItem]
+
+
+@dataclass(frozen=True)
+class Digest:
+    """What a reader's daily digest lists, by group (by name), oldest first in each."""
+
+    user: object
+    time_zone: str  # the reader's, "" for the site's
+    since: datetime
+    groups: list[DigestGroup]
+
+    @property
+    def notification_ids(self) -> list[int]:
+        return [item.notification.pk for row in self.groups for item in row.items]
+
+    def only(self, notification_ids) -> "Digest":
+        """The digest without the notifications not in `notification_ids` (another
+        run is emailing them), nor the groups left empty."""
+        keep = set(notification_ids)
+        groups = [
+            DigestGroup(group=row.group, items=items)
+            for row in self.groups
+            if (items := [i for i in row.items if i.notification.pk in keep])
+        ]
+        return replace(self, groups=groups)
+
+
+def _excerpt(text: str) -> str:
+    return Truncator(" ".join(text.split())).chars(100)
+
+
+def daily_digest(*, user_id: int, since: datetime, until: datetime) -> Digest | None:
+    """A reader's notifications from `since` (less DIGEST_OVERLAP) to `until` that no
+    email listed yet, that they have not opened, of the kinds they want emailed, and
+    that they may still read: in groups they still belong to, about comments not
+    deleted nor hidden since, nor answers under "answer first" they may not see
+    (Notification.objects.readable_by), nor questions they have answered since. None
+    when the reader has no email address. Three queries however many notifications."""
+    preference = (
+        NotificationPreference.objects.select_related("user")
+        .exclude(user__email="")
+        .annotate(time_zone=_time_zone_of("user"))
+        .filter(user_id=user_id)
+        .first()
+    )
+    if preference is None:
+        return None
+    user = preference.user
+    kinds = [
+        kind for kind in NotificationPreference.SETTING_FOR_KIND if preference.wants_email(kind)
+    ]
+    answered = Comment.objects.answers().filter(author=user).values("question_id")
+    notifications = (
+        readable_notifications(user)
+        .unread()
+        .filter(
+            kind__in=kinds,
+            emailed_at__isnull=True,
+            created_at__gt=since - DIGEST_OVERLAP,
+            created_at__lte=until,
+            comment__deleted_at__isnull=True,
+        )
+        .exclude(question_id__in=answered)
+        .select_related(
+            "actor",
+            "comment__group",
+            "comment__passage__text",
+            "question__group",
+            "question__meeting",
+        )
+        .order_by("created_at", "pk")
+    )
+    by_group: dict[int, DigestGroup] = {}
+    for notification in notifications:
+        about = notification.comment or notification.question
+        row = by_group.setdefault(about.group_id, DigestGroup(group=about.group, items=[]))
+        text = notification.comment.plain_body if notification.comment else about.body
+        row.items.append(DigestItem(notification=notification, excerpt=_excerpt(text)))
+    return Digest(
+        user=user,
+        time_zone=preference.time_zone or "",
+        since=since,
+        groups=sorted(by_group.values(), key=lambda row: (row.group.name, row.group.pk)),
+    )
 
 
 # Meetings -------------------------------------------------------------------------
@@ -972,13 +1333,12 @@ def meeting_reminder_recipients(
     """Those of `user_ids` still in the meeting's group, with an email address, who want
     meeting reminders; two queries however many members."""
     opted_out = NotificationPreference.objects.filter(user=OuterRef("user"), email_meetings=False)
-    reader_zone = ReaderSettings.objects.filter(user=OuterRef("user")).values("time_zone")[:1]
     members = list(
         Membership.objects.filter(group_id=meeting.group_id, user_id__in=user_ids)
         .exclude(user__email="")
         .exclude(Exists(opted_out))
         .select_related("user")
-        .annotate(time_zone=Subquery(reader_zone))
+        .annotate(time_zone=_time_zone_of("user"))
         .order_by("user_id")
     )
     passages = list(

@@ -28,7 +28,13 @@ from discussions.models import (
     PassageVisit,
     Question,
 )
-from discussions.tasks import send_meeting_reminders, send_question_emails, send_reply_email
+from discussions.tasks import (
+    send_daily_digest,
+    send_meeting_reminders,
+    send_mention_email,
+    send_question_emails,
+    send_reply_email,
+)
 from groups import permissions
 from groups.models import Meeting, Membership, StudyGroup
 from groups.selectors import membership_of, membership_of_user_id
@@ -96,9 +102,12 @@ def comments_follow_revision(*, text, revision, changed, absorbed, pieces, **_si
             quoted.append(root)
         if target != root.passage_id:
             moves.setdefault(target, []).append(root.pk)
+    for root in quoted:
+        root.updated_at = now
     Comment.objects.bulk_update(
         quoted,
         [
+            "updated_at",
             "quote_exact",
             "quote_prefix",
             "quote_suffix",
@@ -194,8 +203,8 @@ def comment_create(
 
 
 def _notify_for_comment(comment: Comment) -> None:
-    """A new comment notifies the author it replies to (in app and by email) and
-    the members it mentions (in app)."""
+    """A new comment notifies the author it replies to and the members it mentions,
+    in the app and by email."""
     reply_recipient = _reply_recipient(comment)
     if reply_recipient is not None:
         Notification.objects.create(
@@ -204,7 +213,9 @@ def _notify_for_comment(comment: Comment) -> None:
             kind=Notification.Kind.REPLY,
             comment=comment,
         )
-        transaction.on_commit(partial(_enqueue_reply_email, comment.pk, reply_recipient))
+        transaction.on_commit(
+            partial(_enqueue_comment_email, send_reply_email, comment.pk, reply_recipient)
+        )
     _notify_mentions(comment, skip_user_id=reply_recipient)
 
 
@@ -218,8 +229,8 @@ def _reply_recipient(comment: Comment) -> int | None:
 
 
 def _notify_mentions(comment: Comment, skip_user_id: int | None = None) -> None:
-    """In-app notifications for @mentions of group members; each member once per comment,
-    so an edit notifies only those it newly mentions."""
+    """Notify the group members a comment @mentions, in the app and by email; each
+    member once per comment, so an edit notifies only those it newly mentions."""
     usernames = mentioned_usernames(comment.body)
     if not usernames:
         return
@@ -228,11 +239,17 @@ def _notify_mentions(comment: Comment, skip_user_id: int | None = None) -> None:
         .exclude(user_id=comment.author_id)
         .select_related("group")
     )
-    # Don't point anyone at writing they may not read (an answer under "answer first").
-    mentioned = [m.user_id for m in mentioned_members if selectors.may_read(m, comment)]
-    already_told = Notification.objects.filter(comment=comment).values_list(
-        "recipient_id", flat=True
+    already_told = set(
+        Notification.objects.filter(comment=comment).values_list("recipient_id", flat=True)
     )
+    # Don't point anyone at writing they may not read (an answer under "answer first").
+    newly_mentioned = [
+        m.user_id
+        for m in mentioned_members
+        if m.user_id != skip_user_id
+        and m.user_id not in already_told
+        and selectors.may_read(m, comment)
+    ]
     Notification.objects.bulk_create(
         [
             Notification(
@@ -241,17 +258,22 @@ def _notify_mentions(comment: Comment, skip_user_id: int | None = None) -> None:
                 kind=Notification.Kind.MENTION,
                 comment=comment,
             )
-            for user_id in mentioned
-            if user_id != skip_user_id and user_id not in set(already_told)
+            for user_id in newly_mentioned
         ],
         ignore_conflicts=True,
     )
+    for user_id in newly_mentioned:
+        # A notification made at the same moment by a concurrent edit is emailed once:
+        # the task claims it (tasks.email_claim).
+        transaction.on_commit(
+            partial(_enqueue_comment_email, send_mention_email, comment.pk, user_id)
+        )
 
 
-def _enqueue_reply_email(comment_id: int, recipient_id: int) -> None:
+def _enqueue_comment_email(task_function, comment_id: int, recipient_id: int) -> None:
     if _emails_muted.get():
         return
-    send_reply_email.enqueue(comment_id=comment_id, recipient_id=recipient_id)
+    task_function.enqueue(comment_id=comment_id, recipient_id=recipient_id)
 
 
 @transaction.atomic
@@ -266,27 +288,43 @@ def comment_edit(*, editor, comment: Comment, body: str) -> Comment:
         comment.body = body
         comment.body_html = render_markdown(body)
         comment.edited_at = timezone.now()
-        comment.save(update_fields=["body", "body_html", "edited_at"])
+        _save_change(comment, "body", "body_html", "edited_at")
         _notify_mentions(comment)
     return comment
 
 
 @transaction.atomic
-def comment_delete(*, user, comment: Comment) -> Comment | None:
-    """Delete a comment; one with replies becomes a tombstone. Returns the tombstone, if any."""
+def comment_delete(*, user, comment: Comment) -> Comment:
+    """Delete a comment: its words go, a tombstone stays. Threads show it only while it
+    has replies (it keeps their shape), and pages open elsewhere learn of the deletion
+    from the tombstone's change time (the poll)."""
     comment = _locked_comment(comment)
+    if comment.is_deleted and comment.author_id == user.pk:
+        return comment  # deleted a moment ago by the same hand (a double submit)
     _require_author(user, comment)
-    # The row lock above waits for any reply being inserted right now, so this
-    # check sees it and the thread keeps its shape.
-    if comment.replies.exists():
-        comment.deleted_at = timezone.now()
-        comment.body = ""
-        comment.body_html = ""
-        comment.pinned_at = None
-        comment.save(update_fields=["deleted_at", "body", "body_html", "pinned_at"])
-        return comment
-    comment.delete()
-    return None
+    comment.deleted_at = timezone.now()
+    comment.body = ""
+    comment.body_html = ""
+    comment.quote_exact = comment.quote_prefix = comment.quote_suffix = ""
+    comment.quote_original = ""
+    comment.quote_start = comment.quote_end = None
+    comment.pinned_at = None
+    comment.highlighted_at = None
+    _save_change(
+        comment,
+        "deleted_at",
+        "body",
+        "body_html",
+        "quote_exact",
+        "quote_prefix",
+        "quote_suffix",
+        "quote_original",
+        "quote_start",
+        "quote_end",
+        "pinned_at",
+        "highlighted_at",
+    )
+    return comment
 
 
 @transaction.atomic
@@ -313,14 +351,7 @@ def comment_quote_reattach(
         setattr(comment, name, value)
     comment.quote_detached_at = None
     comment.quote_reattached_at = timezone.now()
-    comment.save(
-        update_fields=[
-            *fields,
-            "quote_original",
-            "quote_detached_at",
-            "quote_reattached_at",
-        ]
-    )
+    _save_change(comment, *fields, "quote_original", "quote_detached_at", "quote_reattached_at")
     return comment
 
 
@@ -349,6 +380,12 @@ def _require_question_manager(user, group_id: int) -> None:
     )
 
 
+def _save_change(comment: Comment, *fields: str) -> None:
+    """Save what changed, and when: open pages ask for the comments changed since."""
+    comment.updated_at = timezone.now()
+    comment.save(update_fields=[*fields, "updated_at"])
+
+
 def _locked_comment(comment: Comment) -> Comment:
     """The comment's row, locked for this transaction; 404 when a concurrent request
     (a double-clicked delete, say) removed it first."""
@@ -365,7 +402,7 @@ def comment_hide(*, moderator, comment: Comment, reason: str) -> Comment:
     comment.hidden_at = timezone.now()
     comment.hidden_reason = reason
     comment.hidden_by = moderator
-    comment.save(update_fields=["hidden_at", "hidden_reason", "hidden_by"])
+    _save_change(comment, "hidden_at", "hidden_reason", "hidden_by")
     return comment
 
 
@@ -376,7 +413,7 @@ def comment_unhide(*, moderator, comment: Comment) -> Comment:
     comment.hidden_at = None
     comment.hidden_reason = ""
     comment.hidden_by = None
-    comment.save(update_fields=["hidden_at", "hidden_reason", "hidden_by"])
+    _save_change(comment, "hidden_at", "hidden_reason", "hidden_by")
     return comment
 
 
@@ -387,7 +424,7 @@ def comment_pin(*, moderator, comment: Comment, pinned: bool) -> Comment:
     if comment.parent_id is not None or comment.in_answer_thread:
         raise ValidationError("Only top-level comments of the discussion can be pinned.")
     comment.pinned_at = timezone.now() if pinned else None
-    comment.save(update_fields=["pinned_at"])
+    _save_change(comment, "pinned_at")
     return comment
 
 
@@ -410,6 +447,8 @@ def helpful_set(*, user, comment: Comment, helpful: bool) -> None:
             raise Http404("That comment no longer exists.") from error
     else:
         HelpfulMark.objects.filter(comment=comment, user=user).delete()
+    # Its count may have changed: pages open elsewhere show the new one.
+    Comment.objects.filter(pk=comment.pk).update(updated_at=timezone.now())
 
 
 def passage_visit_record(*, user, group: StudyGroup, passage: Passage, now=None):
@@ -444,17 +483,29 @@ def notification_open(*, user, notification: Notification) -> None:
     )
 
 
+@transaction.atomic
 def preference_update(
-    *, user, email_replies: bool, email_questions: bool = True, email_meetings: bool = True
+    *,
+    user,
+    email_replies: bool,
+    email_mentions: bool = True,
+    email_questions: bool = True,
+    email_meetings: bool = True,
+    email_delivery: str = NotificationPreference.Delivery.IMMEDIATE,
 ) -> NotificationPreference:
-    preference, _ = NotificationPreference.objects.update_or_create(
-        user=user,
-        defaults={
-            "email_replies": email_replies,
-            "email_questions": email_questions,
-            "email_meetings": email_meetings,
-        },
-    )
+    fields = {
+        "email_replies": email_replies,
+        "email_mentions": email_mentions,
+        "email_questions": email_questions,
+        "email_meetings": email_meetings,
+        "email_delivery": email_delivery,
+    }
+    current = NotificationPreference.objects.select_for_update().filter(user=user).first()
+    daily = NotificationPreference.Delivery.DAILY
+    if email_delivery == daily and (current is None or current.email_delivery != daily):
+        # The digest starts now: the first one, next morning, lists what comes after.
+        fields["digest_sent_at"] = timezone.now()
+    preference, _ = NotificationPreference.objects.update_or_create(user=user, defaults=fields)
     return preference
 
 
@@ -627,7 +678,7 @@ def answer_set_highlighted(*, facilitator, answer: Comment, highlighted: bool) -
     if answer.question_id is None or answer.parent_id is not None:
         raise ValidationError("Only answers can be highlighted.")
     answer.highlighted_at = timezone.now() if highlighted else None
-    answer.save(update_fields=["highlighted_at"])
+    _save_change(answer, "highlighted_at")
     return answer
 
 
@@ -723,6 +774,38 @@ def meeting_reminders(*, now=None) -> int:
                 )
             reminded += 1
     return reminded
+
+
+def daily_digests(*, now=None) -> int:
+    """Start the daily digest of each reader who chose it and whose morning it is
+    (selectors.digest_due): once per local day, and a run retried or doubled starts none
+    twice. Run hourly with the reminders (`manage.py send_due_reminders`). Returns how
+    many digests were started (a digest with nothing new sends nothing)."""
+    now = now or timezone.now()
+    started = 0
+    for reader in selectors.digest_readers_due(now=now):
+        with transaction.atomic():
+            # Moves the reader's mark only from where this run saw it (None: IS NULL):
+            # of two runs at once, the second updates nothing.
+            moved = NotificationPreference.objects.filter(
+                user_id=reader.user_id,
+                email_delivery=NotificationPreference.Delivery.DAILY,
+                digest_sent_at=reader.sent_at,
+            ).update(digest_sent_at=now)
+            if not moved:
+                continue
+            since = reader.sent_at or now - selectors.FIRST_DIGEST_COVERS
+            if not _emails_muted.get():
+                transaction.on_commit(
+                    partial(
+                        send_daily_digest.enqueue,
+                        user_id=reader.user_id,
+                        since=since.isoformat(),
+                        until=now.isoformat(),
+                    )
+                )
+            started += 1
+    return started
 
 
 @transaction.atomic

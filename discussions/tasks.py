@@ -1,35 +1,39 @@
 """Background work, run through Django's tasks framework after the transaction commits.
 
 Each email task checks, when it runs, that the recipient may still read what it
-quotes. An email is about a notification, and the notification records that it was
-emailed just before it goes out, so a task that runs again (a retry, or a task
-recovered from a worker that died mid-task, see `manage.py db_worker`) never sends
-it twice. A send that fails (the mail server is down, say) is tried again later with
-a growing delay, up to MAX_ATTEMPTS, when the task backend can defer work (the
-database queue in production); the final failure is raised, so the queue records
-the task as FAILED, with the error.
+quotes. An email is about a notification (a daily digest about several), and the
+notification records that it was emailed just before it goes out, so a task that runs
+again (a retry, or a task recovered from a worker that died mid-task, see `manage.py
+db_worker`) never sends it twice, nor does a digest list what an email told already.
+Readers who chose the daily digest get no email per reply, mention or question: the
+tasks for those leave them to the digest (selectors.email_recipients).
+
+A send that fails (the mail server is down, say) is tried again later with a growing
+delay, up to MAX_ATTEMPTS, when the task backend can defer work (the database queue in
+production); the final failure is raised, so the queue records the task as FAILED,
+with the error.
 """
 
 import logging
 import smtplib
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import send_mail
+from django.db import transaction
 from django.tasks import task, task_backends
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from discussions.models import Comment, Notification
+from discussions.models import Comment, Notification, Question
 from discussions.selectors import (
+    comment_notification_id,
+    daily_digest,
+    email_recipients,
     may_read,
     meeting_reminder_recipients,
     question_notification_ids,
-    reply_notification_id,
-    user_by_id,
-    wants_question_email,
-    wants_reply_email,
 )
 from groups.models import Meeting
 from groups.selectors import membership_of_user_id
@@ -68,65 +72,114 @@ def recover_stale_tasks(*, backend_name: str, worker_id: str, now=None) -> int:
     return recovered
 
 
-def email_claim(*, notification_id: int) -> bool:
-    """Record that a notification's email is going out now; False when it went out
-    already (or is going out in another run of the task). One conditional UPDATE, so of
-    two runs only one sends: at most once, even across a worker that died after sending.
-    (Here rather than in services, which enqueue these tasks.)"""
-    return (
-        Notification.objects.filter(pk=notification_id, emailed_at__isnull=True).update(
-            emailed_at=timezone.now()
+def email_claim(*, notification_ids: list[int]) -> list[int]:
+    """Record that these notifications' email is going out now; the ids this run may
+    email: not those that went out already, nor those another run of a task is sending
+    at this moment (their rows are locked, and skipped). Of two runs only one sends
+    each: at most once, even across a worker that died after sending. (Here rather than
+    in services, which enqueue these tasks.)"""
+    with transaction.atomic():
+        claimed = list(
+            Notification.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=notification_ids, emailed_at__isnull=True)
+            .values_list("pk", flat=True)
         )
-        == 1
-    )
+        Notification.objects.filter(pk__in=claimed).update(emailed_at=timezone.now())
+    return claimed
 
 
-def email_release(*, notification_id: int) -> None:
-    """Its email could not be sent: a later attempt may send it."""
-    Notification.objects.filter(pk=notification_id).update(emailed_at=None)
+def email_release(*, notification_ids: list[int]) -> None:
+    """Their email could not be sent: a later attempt may send it."""
+    Notification.objects.filter(pk__in=notification_ids).update(emailed_at=None)
 
 
 def settings_url() -> str:
     return f"{settings.SITE_URL}{reverse('notification_settings')}"
 
 
+def render_email(template: str, context: dict, *, time_zone: str) -> str:
+    """An email's text, its times in the recipient's time zone ("" for the site's)."""
+    with timezone.override(reader_zone(time_zone)):
+        return render_to_string(template, context)
+
+
+# What each comment email says: its template and subject (the comment's author, its group).
+COMMENT_EMAILS = {
+    Notification.Kind.REPLY: ("discussions/email/reply.txt", "{author} replied to you in {group}"),
+    Notification.Kind.MENTION: (
+        "discussions/email/mention.txt",
+        "{author} mentioned you in {group}",
+    ),
+}
+
+
 @task
 def send_reply_email(*, comment_id: int, recipient_id: int, attempt: int = 1) -> bool:
+    return _send_comment_email(
+        send_reply_email,
+        Notification.Kind.REPLY,
+        comment_id=comment_id,
+        recipient_id=recipient_id,
+        attempt=attempt,
+    )
+
+
+@task
+def send_mention_email(*, comment_id: int, recipient_id: int, attempt: int = 1) -> bool:
+    return _send_comment_email(
+        send_mention_email,
+        Notification.Kind.MENTION,
+        comment_id=comment_id,
+        recipient_id=recipient_id,
+        attempt=attempt,
+    )
+
+
+def _send_comment_email(task_function, kind: str, *, comment_id, recipient_id, attempt) -> bool:
+    """Email one reader about a comment that replies to or mentions them: the body of
+    both tasks above (each its own task, so the queue names what it holds)."""
     comment = (
-        Comment.objects.select_related("author", "group", "passage__text")
+        Comment.objects.select_related("author", "group", "passage__text", "question")
         .filter(pk=comment_id)
         .first()
     )
-    recipient = user_by_id(recipient_id)
-    if comment is None or comment.is_deleted or recipient is None or not recipient.email:
+    if comment is None or comment.is_deleted:
         return False
-    if not may_read(membership_of_user_id(recipient.pk, comment.group_id), comment):
-        return False  # left the group, or may no longer read it, since it was written
-    if not wants_reply_email(recipient_id):
-        return False
-    notification_id = reply_notification_id(comment_id=comment_id, recipient_id=recipient_id)
-    if notification_id is None or not email_claim(notification_id=notification_id):
+    recipients = email_recipients(kind=kind, user_ids=[recipient_id], group_id=comment.group_id)
+    if not recipients:
+        return False  # no address, such emails turned off, or no longer in the group
+    recipient = recipients[0]
+    if not may_read(membership_of_user_id(recipient_id, comment.group_id), comment):
+        return False  # may no longer read it (hidden, "answer first") since it was written
+    notification_id = comment_notification_id(
+        kind=kind, comment_id=comment_id, recipient_id=recipient_id
+    )
+    if notification_id is None or not email_claim(notification_ids=[notification_id]):
         return False  # nothing to tell, or told already by an earlier run
+    template, subject = COMMENT_EMAILS[kind]
     context = {
         "comment": comment,
-        "recipient": recipient,
+        "recipient": recipient.user,
         "url": f"{settings.SITE_URL}{comment.passage.get_absolute_url()}?group={comment.group.slug}#comment-{comment.pk}",
         "settings_url": settings_url(),
     }
     try:
         send_mail(
-            subject=f"{comment.author.username if comment.author else 'Someone'} replied to you in {comment.group.name}",
-            message=render_to_string("discussions/email/reply.txt", context),
+            subject=subject.format(
+                author=comment.author.username if comment.author else "Someone",
+                group=comment.group.name,
+            ),
+            message=render_email(template, context, time_zone=recipient.time_zone),
             from_email=None,
-            recipient_list=[recipient.email],
+            recipient_list=[recipient.user.email],
         )
     except SEND_ERRORS:
-        email_release(notification_id=notification_id)
+        email_release(notification_ids=[notification_id])
         logger.warning(
-            "Reply email %s to user %s failed (attempt %s)", comment_id, recipient_id, attempt
+            "%s email %s to user %s failed (attempt %s)", kind, comment_id, recipient_id, attempt
         )
         if not retry_later(
-            send_reply_email, attempt, comment_id=comment_id, recipient_id=recipient_id
+            task_function, attempt, comment_id=comment_id, recipient_id=recipient_id
         ):
             raise  # the last attempt: the task fails, with the error
         return False
@@ -138,10 +191,6 @@ def send_question_emails(
     *, question_id: int, kind: str, recipient_ids: list[int], attempt: int = 1
 ) -> int:
     """Email members about an assigned question or one due tomorrow, if they allow it."""
-    from django.contrib.auth import get_user_model
-
-    from discussions.models import Question
-
     question = Question.objects.select_related("group", "meeting").filter(pk=question_id).first()
     if question is None:
         return 0
@@ -158,18 +207,14 @@ def send_question_emails(
     failed = []
     error = None
     # Only those still in the group when the email goes out.
-    recipients = get_user_model().objects.filter(
-        pk__in=recipient_ids, memberships__group_id=question.group_id
-    )
-    for recipient in recipients.exclude(email=""):
-        if not wants_question_email(recipient.pk):
-            continue
-        notification_id = notification_ids.get(recipient.pk)
-        if notification_id is None or not email_claim(notification_id=notification_id):
+    recipients = email_recipients(kind=kind, user_ids=recipient_ids, group_id=question.group_id)
+    for recipient in recipients:
+        notification_id = notification_ids.get(recipient.user.pk)
+        if notification_id is None or not email_claim(notification_ids=[notification_id]):
             continue  # nothing to tell, or told already by an earlier run
         context = {
             "question": question,
-            "recipient": recipient,
+            "recipient": recipient.user,
             "due_soon": due_soon,
             "url": f"{settings.SITE_URL}{question.get_absolute_url()}",
             "settings_url": settings_url(),
@@ -177,13 +222,15 @@ def send_question_emails(
         try:
             send_mail(
                 subject=subject,
-                message=render_to_string("discussions/email/question.txt", context),
+                message=render_email(
+                    "discussions/email/question.txt", context, time_zone=recipient.time_zone
+                ),
                 from_email=None,
-                recipient_list=[recipient.email],
+                recipient_list=[recipient.user.email],
             )
         except SEND_ERRORS as send_error:
-            email_release(notification_id=notification_id)
-            failed.append(recipient.pk)
+            email_release(notification_ids=[notification_id])
+            failed.append(recipient.user.pk)
             error = send_error
             continue
         sent += 1
@@ -213,12 +260,12 @@ def send_meeting_reminders(*, meeting_id: int, recipient_ids: list[int], attempt
             "site_url": settings.SITE_URL,
             "settings_url": settings_url(),
         }
-        with timezone.override(reader_zone(recipient.time_zone)):
-            message = render_to_string("discussions/email/meeting.txt", context)
         try:
             send_mail(
                 subject=f"Tomorrow in {meeting.group.name}: read {meeting.passage_range_label}",
-                message=message,
+                message=render_email(
+                    "discussions/email/meeting.txt", context, time_zone=recipient.time_zone
+                ),
                 from_email=None,
                 recipient_list=[recipient.user.email],
             )
@@ -236,3 +283,42 @@ def send_meeting_reminders(*, meeting_id: int, recipient_ids: list[int], attempt
         ):
             raise error  # the last attempt: the task fails, with the (last) error
     return sent
+
+
+@task
+def send_daily_digest(*, user_id: int, since: str, until: str, attempt: int = 1) -> int:
+    """Email a reader of the daily digest what they were notified of from `since` to
+    `until` (ISO times) and have not opened nor been emailed, as selectors.daily_digest
+    chooses it when the email goes out; nothing when there is nothing. How many
+    notifications it listed."""
+    digest = daily_digest(
+        user_id=user_id, since=datetime.fromisoformat(since), until=datetime.fromisoformat(until)
+    )
+    if digest is None or not digest.groups:
+        return 0
+    claimed = email_claim(notification_ids=digest.notification_ids)
+    digest = digest.only(claimed)
+    if not digest.groups:
+        return 0  # listed already by an earlier run
+    count = len(claimed)
+    context = {
+        "digest": digest,
+        "site_url": settings.SITE_URL,
+        "settings_url": settings_url(),
+    }
+    try:
+        send_mail(
+            subject=f"Your daily digest: {count} new notification{'s' if count != 1 else ''}",
+            message=render_email(
+                "discussions/email/digest.txt", context, time_zone=digest.time_zone
+            ),
+            from_email=None,
+            recipient_list=[digest.user.email],
+        )
+    except SEND_ERRORS:
+        email_release(notification_ids=claimed)
+        logger.warning("Daily digest to user %s failed (attempt %s)", user_id, attempt)
+        if not retry_later(send_daily_digest, attempt, user_id=user_id, since=since, until=until):
+            raise  # the last attempt: the task fails, with the error
+        return 0
+    return count

@@ -435,6 +435,15 @@ def group_import(*, data: bytes | str, slug: str = "") -> ImportResult:
         raise GroupImportError(f"The backup could not be restored, nothing was: {error}") from error
 
 
+def _depth(number: int, parents: dict[int, int | None]) -> int:
+    """How many replies up a comment's thread root is (cycles were refused before)."""
+    depth = 0
+    while parents[number] is not None:
+        number = parents[number]
+        depth += 1
+    return depth
+
+
 def _thread_roots(parents: dict[int, int | None]) -> dict[int, int | None]:
     """Each comment's thread root (None at the top), refusing cycles."""
     roots: dict[int, int | None] = {}
@@ -524,14 +533,16 @@ def _write(
         comment.hidden_by_id = users.get(hidden_by)
         comments[number] = comment
     Comment.objects.bulk_create(comments.values(), batch_size=1000)
+    parents = {number: entry[1] for number, entry in comment_objects.items()}
     for number, comment in comments.items():
         _, parent, question, *_rest, created_at = comment_objects[number]
         comment.parent = comments.get(parent)
+        comment.depth = _depth(number, parents)
         comment.root = comments.get(roots[number])
         comment.question = questions.get(question)
         comment.created_at = created_at
     Comment.objects.bulk_update(
-        comments.values(), ["parent", "root", "question", "created_at"], batch_size=1000
+        comments.values(), ["parent", "depth", "root", "question", "created_at"], batch_size=1000
     )
 
     marks = [

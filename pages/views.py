@@ -6,7 +6,12 @@ from django.views.decorators.http import require_POST, require_safe
 
 from discussions import services as discussion_services
 from discussions.context import passage_discussion
-from discussions.selectors import highlighted_body, new_comment_counts, passage_thread
+from discussions.selectors import (
+    highlighted_body,
+    new_comment_counts,
+    passage_anchors,
+    passage_thread,
+)
 from groups import selectors as group_selectors
 from pages import glance
 from pages import selectors as page_selectors
@@ -102,11 +107,11 @@ def passage_detail(request: HtmxHttpRequest, text_slug: str, position: int):
     )
     if request.htmx and membership is not None and request.GET.get("part") == "passage-text":
         # The highlights alone, after others' quotes arrived live: no visit is recorded.
-        thread = passage_thread(membership=membership, passage=passage)
+        anchors = passage_anchors(membership=membership, passage=passage)
         return render(
             request,
             "pages/passage_detail.html#passage-text",
-            {"passage": passage, "passage_html": highlighted_body(passage, thread)},
+            {"passage": passage, "passage_html": highlighted_body(passage, anchors)},
         )
     page = page_selectors.passage_page(
         user=request.user,
@@ -192,7 +197,7 @@ def removed_passage_detail(request: HtmxHttpRequest, text_slug: str, passage_pk:
             "membership": membership,
             "group": membership.group if membership else None,
             "thread": thread,
-            "passage_html": highlighted_body(passage, thread),
+            "passage_html": highlighted_body(passage, thread.anchors if thread else []),
             "corrections": selectors.passage_corrections(passage=passage),
         },
     )

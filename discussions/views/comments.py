@@ -1,12 +1,15 @@
 """The discussion beside a passage: posting, replying, editing, deleting, helpful marks,
 moderation, more threads and the live poll."""
 
+from datetime import UTC, datetime, timedelta
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import (
     require_GET,
@@ -17,7 +20,7 @@ from django.views.decorators.http import (
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget, trigger_client_event
 
 from discussions import selectors, services
-from discussions.context import parse_shown
+from discussions.context import parse_shown, poll_since
 from discussions.forms import (
     CommentEditForm,
     CommentForm,
@@ -37,6 +40,8 @@ from groups import permissions
 from groups.access import membership_or_404
 from groups.throttling import POSTING, POSTING_DAILY, limited
 from sectstudy.http import HtmxHttpRequest
+
+POLL_OVERLAP = timedelta(seconds=10)
 
 
 @login_required
@@ -72,6 +77,7 @@ def comment_create(request: HtmxHttpRequest, group_slug: str, position: int):
                     membership,
                     comment,
                     "discussions/discussion.html#posted",
+                    recount=True,
                     passage_html=_passage_html_with(comment, membership, passage),
                 )
                 return trigger_client_event(response, "comment-posted")
@@ -102,8 +108,8 @@ def _passage_html_with(comment, membership, passage):
     phrase is marked at once, without a reload."""
     if not comment.has_quote or comment.parent_id is not None:
         return None
-    thread = selectors.passage_thread(membership=membership, passage=passage)
-    return selectors.highlighted_body(passage, thread)
+    anchors = selectors.passage_anchors(membership=membership, passage=passage)
+    return selectors.highlighted_body(passage, anchors)
 
 
 def _own_comment(request, group_slug: str, comment_pk: int):
@@ -175,10 +181,17 @@ def comment_thread(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
         "expanded": True,
     }
     if request.htmx and request.GET.get("part") == "replies":
+        # The replies after the last one the page shows ("show N more replies").
+        try:
+            after = int(request.GET.get("after", ""))
+        except ValueError:
+            after = node.children[selectors.REPLIES_SHOWN - 1].comment.pk if node.children else 0
+        children = [child for child in node.children if child.comment.pk > after]
+        # Each with its own first replies, deeper ones behind "continue this thread".
         return render(
             request,
             "discussions/discussion.html#replies",
-            {**context, "children": node.children[selectors.REPLIES_SHOWN :], "parent_node": node},
+            {**context, "expanded": False, "children": children, "parent_node": node},
         )
     if request.htmx:
         return render(request, "discussions/_comment.html", context)
@@ -199,7 +212,7 @@ def comment_edit(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
             add_form_errors(form, error)
         else:
             if request.htmx:
-                return render_comment(request, membership, comment)
+                return render_comment(request, membership, comment, clear_slot=True)
             messages.success(request, "Your comment is updated.")
             return redirect(discussion_url(comment, f"comment-{comment.pk}"))
     template = "discussions/edit.html#edit-form" if request.htmx else "discussions/edit.html"
@@ -216,9 +229,12 @@ def comment_delete(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
         )
     tombstone = services.comment_delete(user=request.user, comment=comment)
     if request.htmx:
-        return render_comment(request, membership, tombstone) if tombstone else HttpResponse("")
+        return render_comment(request, membership, tombstone, recount=True, clear_slot=True)
     messages.success(request, "Your comment is deleted.")
-    return redirect(discussion_url(comment, f"comment-{comment.pk}" if tombstone else "discussion"))
+    has_replies = selectors.comment_alone(membership=membership, comment=tombstone).replies_total
+    return redirect(
+        discussion_url(comment, f"comment-{comment.pk}" if has_replies else "discussion")
+    )
 
 
 @login_required
@@ -249,7 +265,7 @@ def comment_hide(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
             moderator=request.user, comment=comment, reason=form.cleaned_data["reason"]
         )
         if request.htmx:
-            return render_comment(request, membership, comment)
+            return render_comment(request, membership, comment, clear_slot=True)
         messages.success(
             request, "The comment is hidden from members; its author sees your reason."
         )
@@ -297,14 +313,14 @@ def thread_more(request: HtmxHttpRequest, group_slug: str, position: int):
     shown = parse_shown(request.GET.get("shown"))
     if not request.htmx:
         return redirect(f"{membership.group.passage_url(passage.position)}&shown={shown}#threads")
-    thread = selectors.passage_thread(membership=membership, passage=passage, last_seen=None)
     start = max(0, shown - selectors.THREADS_PER_PAGE)
+    page = selectors.thread_page(membership=membership, passage=passage, start=start, stop=shown)
     return render(
         request,
         "discussions/discussion.html#more-threads",
         {
-            "threads": thread.roots[start:shown],
-            "more_threads": max(0, len(thread.roots) - shown),
+            "threads": page.threads,
+            "more_threads": max(0, page.thread_count - shown),
             "next_shown": shown + selectors.THREADS_PER_PAGE,
             "membership": membership,
             "group": membership.group,
@@ -313,45 +329,59 @@ def thread_more(request: HtmxHttpRequest, group_slug: str, position: int):
     )
 
 
+def _poll_number(request, name: str) -> int:
+    try:
+        return max(0, min(int(request.GET.get(name, "0")), 2**62))
+    except ValueError:
+        return 0
+
+
 @login_required
 @require_GET
 def comment_updates(request: HtmxHttpRequest, group_slug: str, position: int):
-    """Polled every 15 s: others' new comments since `after`, as out-of-band swaps.
+    """Polled every 15 s: others' new comments since `after` and the comments changed
+    since `since` (edited, deleted, hidden, pinned, marked helpful), as out-of-band swaps.
 
-    Unchanged threads cost one aggregate query and answer 304 (ETag) or 204. When the
-    only newer comments are the reader's own or hidden ones, the answer is the poller
-    alone, asking after them from then on.
+    An unchanged discussion costs one query of two index probes and answers 304 (ETag)
+    or 204. When the only newer comments are the reader's own or hidden ones, the
+    answer is the poller alone, asking after them from then on.
     """
     membership = membership_or_404(request, group_slug)
     passage = group_passage_or_404(membership, position)
-    try:
-        after = int(request.GET.get("after", "0"))
-    except ValueError:
-        after = 0
+    after = _poll_number(request, "after")
+    since = _poll_number(request, "since")
     version = selectors.thread_version(group_id=membership.group_id, passage_id=passage.pk)
-    # What the answer contains depends on the reader and on `after`, so they are in the tag.
-    etag = f'"{version.tag}/{request.user.pk}/{after}"'
+    # What the answer contains depends on the reader, `after` and `since`: all in the tag.
+    etag = f'"{version.tag}/{request.user.pk}/{after}/{since}"'
     if request.headers.get("If-None-Match") == etag:
         response = HttpResponse(status=304)
         response["ETag"] = etag
         return response
-    if version.last_id <= after:
-        # Nothing newer than what the page has: answer without building the thread.
+    if version.last_id <= after and poll_since(version) <= since:
+        # Nothing newer than what the page has: answer without reading any comment.
         response = HttpResponse(status=204)
         response["ETag"] = etag
         patch_cache_control(response, no_cache=True, private=True)
         return response
-    diff = selectors.poll_diff(membership=membership, passage=passage, after=after)
-    # Only the reader's own or hidden comments are new: nothing to show, but the poller
-    # moves past them, so the next poll is the cheap one again.
+    # A change written just before `since` may commit just after the page read it: look
+    # a little further back (re-sending a comment as it stands is harmless).
+    now = timezone.now()
+    since_moment = min(datetime.fromtimestamp(min(since, 2**53) / 1_000_000, tz=UTC), now)
+    since_moment -= POLL_OVERLAP
+    diff = selectors.poll_diff(
+        membership=membership,
+        passage=passage,
+        after=after,
+        since=since_moment if poll_since(version) > since else None,  # None: none changed
+    )
     response = render(
         request,
-        "discussions/discussion.html#updates"
-        if diff.new_nodes
-        else "discussions/discussion.html#poller",
+        "discussions/discussion.html#updates",
         {
             "new_nodes": diff.new_nodes,
+            "changed_nodes": diff.changed_nodes,
             "after": diff.last_comment_id,
+            "since": poll_since(version),
             "comment_count": diff.comment_count,
             "poll_seconds": settings.DISCUSSION_POLL_SECONDS,
             "membership": membership,

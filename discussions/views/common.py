@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django_htmx.http import reswap, retarget
 
 from discussions import selectors
 from discussions.models import Comment
@@ -70,15 +71,20 @@ def render_comment(
     request,
     membership: Membership,
     comment: Comment,
-    template="discussions/_comment.html",
+    template="discussions/discussion.html#changed",
+    *,
+    recount: bool = False,
     **extra,
 ):
-    """One comment as it now stands in its thread, for an htmx swap; reads only that
-    thread, so it costs the same on a quiet passage and a busy one. `extra` adds to the
-    template's context."""
-    node = selectors.comment_node(membership=membership, comment=comment)
-    if node is None:
-        return HttpResponse("")  # deleted outright: htmx removes the element
+    """One comment as it now stands, for an htmx swap: by default the comment alone
+    (its replies and an open reply form stay as they are), read in one query whatever
+    the size of its thread. A deleted comment with nothing under it leaves the page.
+    `recount` refreshes the discussion's count (a comment came or went); `extra` adds
+    to the template's context (`clear_slot`: close the form the action came from)."""
+    node = selectors.comment_alone(membership=membership, comment=comment)
+    if not node.show_body and not node.replies_total:
+        # Nothing left to show (deleted, or hidden from this member): the whole comment goes.
+        return reswap(retarget(HttpResponse(""), f"#comment-{comment.pk}"), "outerHTML")
     return render(
         request,
         template,
@@ -89,9 +95,9 @@ def render_comment(
             "next_submission_id": uuid.uuid4(),
             # The discussion's heading count, refreshed out of band (not for answer threads).
             "comment_count": (
-                None
-                if comment.in_answer_thread
-                else selectors.discussion_count(membership=membership, passage=comment.passage)
+                selectors.discussion_count(membership=membership, passage=comment.passage)
+                if recount and not comment.in_answer_thread
+                else None
             ),
             **extra,
         },

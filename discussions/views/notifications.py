@@ -57,8 +57,10 @@ def notification_settings(request: HtmxHttpRequest):
         request.POST if request.method == "POST" else None,
         initial={
             "email_replies": preference.email_replies,
+            "email_mentions": preference.email_mentions,
             "email_questions": preference.email_questions,
             "email_meetings": preference.email_meetings,
+            "email_delivery": preference.email_delivery,
             "time_zone": timezones.reader_zone_name(request.user),
         },
     )

@@ -12,6 +12,7 @@ with --profile it also profiles the passage pages and a single-comment action wi
 pyinstrument and runs EXPLAIN ANALYZE on their slowest queries.
 """
 
+import functools
 import json
 import statistics
 import sys
@@ -24,11 +25,21 @@ ROOT = Path(__file__).resolve().parents[2]
 RUNS = 5
 
 
-def client_for(session: str | None):
-    from django.conf import settings
+@functools.cache
+def _client():
     from django.test import Client
 
-    client = Client(SERVER_NAME="127.0.0.1", headers={"accept-encoding": "gzip, deflate, br"})
+    return Client(SERVER_NAME="127.0.0.1", headers={"accept-encoding": "gzip, deflate, br"})
+
+
+def client_for(session: str | None):
+    """One test client for every request, its session cookie set for each: a new client
+    builds the middleware chain again (whitenoise scans every static file), which
+    gunicorn's workers do once."""
+    from django.conf import settings
+
+    client = _client()
+    client.cookies.clear()
     if session:
         client.cookies[settings.SESSION_COOKIE_NAME] = session
     return client

@@ -31,8 +31,10 @@ from django.core.management.color import no_style
 from django.db import connection, transaction
 from django.utils import timezone
 
+from discussions.context import poll_since
 from discussions.markdown import render_markdown
 from discussions.models import Comment, HelpfulMark, Notification, PassageVisit, Question
+from discussions.selectors import thread_version
 from groups.models import Membership, StudyGroup
 from reading.models import ReadingProgress
 from reading.services import shipped_essay_import
@@ -147,11 +149,12 @@ def seed(size: Size, seed_value: int = 13) -> dict:
                 author=author or rng.choice(members_of[group.pk]),
                 parent=parent,
                 root_id=(parent.root_id or parent.pk) if parent else None,
+                depth=depth_of[parent.pk] + 1 if parent else 0,
                 question=question,
                 body=source,
                 body_html=html,
             )
-            depth_of[comment.pk] = depth_of[parent.pk] + 1 if parent else 0
+            depth_of[comment.pk] = comment.depth
             comments.append(comment)
             return comment
 
@@ -465,6 +468,9 @@ def plan(
     ]
     rng.shuffle(writes["answer"])
     g = big_group.slug
+    # What the 50-comment page's poller asks: after its newest comment, changes since then.
+    fifty_version = thread_version(group_id=big_group.pk, passage_id=passages[FIFTY_POSITION])
+    fifty_since = poll_since(fifty_version)
     reads = {
         "home": "/",
         "contents": f"/texts/{text.slug}/",
@@ -473,7 +479,10 @@ def plan(
         "passage, 5,000 comments": f"/texts/{text.slug}/{BIG_POSITION}/?group={g}",
         "group page": f"/groups/{g}/",
         "my questions": "/questions/",
-        "poll, nothing new": f"/groups/{g}/passages/{FIFTY_POSITION}/comments/updates/?after={last_in_fifty}",
+        "poll, nothing new": (
+            f"/groups/{g}/passages/{FIFTY_POSITION}/comments/updates/"
+            f"?after={last_in_fifty}&since={fifty_since}"
+        ),
         "anonymous passage": f"/texts/{text.slug}/{FIFTY_POSITION}/",
     }
     return {

@@ -244,7 +244,7 @@
     // Others' quotes: fetch the passage with their phrases highlighted.
     var body = document.getElementById("passage-body");
     var quoted = shown.some(function (comment) {
-      var link = comment.querySelector(":scope > .comment-quote a[href^='#quote-']");
+      var link = comment.querySelector(":scope > .comment-self > .comment-quote a[href^='#quote-']");
       return link && !document.getElementById(link.getAttribute("href").slice(1));
     });
     if (quoted && body && body.dataset.highlightsUrl && window.htmx) {
@@ -256,7 +256,10 @@
 
   // A live reply whose thread is not on the page (collapsed, or not loaded yet) has nowhere
   // to go: say so rather than drop it silently.
-  document.addEventListener("htmx:oobErrorNoTarget", function () {
+  document.addEventListener("htmx:oobErrorNoTarget", function (event) {
+    // A change to a comment that is not on the page (a thread not loaded) needs nothing.
+    var content = event.detail && event.detail.content;
+    if (content && content.classList && content.classList.contains("comment-self")) return;
     var notice = document.getElementById("discussion-notice");
     if (notice) notice.hidden = false;
   });

@@ -337,14 +337,16 @@ def test_discussion_without_javascript_quotes_replies_and_marks_helpful(
     helpful = theirs.get_by_role("button", name="Helpful (comment by amara)")
     expect(helpful).to_have_attribute("aria-pressed", "false")
     # Quiet by default: no "0 found this helpful".
-    expect(theirs.locator(":scope > .comment-actions .helpful-count")).to_have_count(0)
+    expect(
+        theirs.locator(":scope > .comment-self > .comment-actions .helpful-count")
+    ).to_have_count(0)
     with page.expect_response(re.compile(r"/helpful/$")) as marked:
         helpful.click()
     assert marked.value.status == 302
     page.wait_for_url(f"**{passage_url(circle)}#comment-{amara_comment.pk}")
     helpful = theirs.get_by_role("button", name="Helpful ✓ (comment by amara)")
     expect(helpful).to_have_attribute("aria-pressed", "true")
-    expect(theirs.locator(":scope > .comment-actions .helpful-count")).to_have_text(
+    expect(theirs.locator(":scope > .comment-self > .comment-actions .helpful-count")).to_have_text(
         "1 found this helpful"
     )
 
@@ -374,3 +376,39 @@ def test_live_reply_to_a_thread_not_on_the_page_shows_a_reload_notice(
     expect(notice).to_be_visible(timeout=LIVE_TIMEOUT_MS)
     expect(notice.get_by_role("link", name="Reload the discussion")).to_be_visible()
     assert_same_document(page)
+
+
+def test_others_edits_deletions_hides_and_helpful_marks_reach_an_open_page(
+    new_context, live_server, circle, fast_polling, log_in, assert_accessible
+):
+    passage = Passage.objects.get(text=circle.text, position=POSITION)
+    people = {m.user.username: m.user for m in circle.memberships.select_related("user")}
+    edited, regretted, rude, useful = (
+        services.comment_create(author=people["bruno"], group=circle, passage=passage, body=body)
+        for body in ("First draft.", "Regretted words.", "Rude words.", "Useful words.")
+    )
+    page = open_passage(new_context(), log_in, "amara", circle)
+    reply_box_opened = page.locator(f"#comment-{useful.pk}").get_by_role("link", name="Reply")
+    reply_box_opened.click()
+    page.locator(f"#reply-slot-{useful.pk} textarea").fill("Half-written reply")
+    mark_document(page)
+
+    services.comment_edit(editor=people["bruno"], comment=edited, body="Second draft.")
+    services.comment_delete(user=people["bruno"], comment=regretted)
+    services.comment_hide(moderator=people["fatima"], comment=rude, reason="Be kind.")
+    services.helpful_set(user=people["fatima"], comment=useful, helpful=True)
+
+    expect(page.locator(f"#comment-{edited.pk} .comment-body")).to_have_text(
+        "Second draft.", timeout=LIVE_TIMEOUT_MS
+    )
+    expect(page.locator(f"#comment-{regretted.pk}")).to_have_count(0)
+    expect(page.locator(f"#comment-{rude.pk}")).to_have_count(0)
+    expect(page.locator(f"#comment-{useful.pk} .helpful-count")).to_have_text(
+        "1 found this helpful"
+    )
+    expect(page.locator("#comment-count")).to_have_text("(2 comments)")
+    # The reply being written is untouched, and nothing claimed a thread was missing.
+    expect(page.locator(f"#reply-slot-{useful.pk} textarea")).to_have_value("Half-written reply")
+    expect(page.locator("#discussion-notice")).to_be_hidden()
+    assert_same_document(page)
+    assert_accessible(page)

@@ -1,5 +1,7 @@
 """Plain helpers for the discussion tests: URLs and comment creation."""
 
+import time
+
 from django.test import Client
 
 from discussions import services
@@ -22,8 +24,13 @@ def create_url(group, position: int = 1) -> str:
     return f"/groups/{group.slug}/passages/{position}/comments/"
 
 
-def updates_url(group, position: int = 1, after: int = 0) -> str:
-    return f"/groups/{group.slug}/passages/{position}/comments/updates/?after={after}"
+def updates_url(group, position: int = 1, after: int = 0, since: int | None = None) -> str:
+    """The poll of a page that has the comments up to `after` as they stood at `since`
+    (microseconds since 1970; by default now: nothing changed since)."""
+    if since is None:
+        since = int(time.time() * 1_000_000)
+    base = f"/groups/{group.slug}/passages/{position}/comments/updates/"
+    return f"{base}?after={after}&since={since}"
 
 
 def comment_url(group, comment, action: str = "") -> str:

@@ -47,6 +47,11 @@ def textarea_value(html: str, element_id: str) -> str:
     return match.group(1)
 
 
+def self_order(html: str) -> list[int]:
+    """The comments whose own part (without replies) a response carries."""
+    return [int(pk) for pk in re.findall(r'id="comment-self-(\d+)"', html)]
+
+
 def comment_order(html: str) -> list[int]:
     return [
         int(pk) for pk in re.findall(r'<article class="comment[^"]*"\s+id="comment-(\d+)"', html)
@@ -122,7 +127,8 @@ def test_comment_create_with_htmx_returns_the_comment_fragment(member_client, gr
     assert response.status_code == 200
     assert json.loads(response["HX-Trigger"]) == {"comment-posted": {}}
     assert comment_order(html) == [comment.pk]
-    assert f'<article class="comment indent-0 is-own"\n         id="comment-{comment.pk}"' in html
+    assert f'<article class="comment indent-0" id="comment-{comment.pk}"' in html
+    assert f'<div class="comment-self is-own"\n     id="comment-self-{comment.pk}">' in html
     assert '<span class="badge-own">you</span>' in html
     assert '<div class="comment-body"><p>By htmx.</p>\n</div>' in html
     # No quote: the passage is not sent again.
@@ -158,7 +164,8 @@ def test_comment_reply_with_htmx_returns_indented_fragment(
     assert response.status_code == 200
     assert json.loads(response["HX-Trigger"]) == {"comment-posted": {}}
     assert comment_order(html) == [reply.pk]
-    assert f'<article class="comment indent-1 is-own"\n         id="comment-{reply.pk}"' in html
+    assert f'<article class="comment indent-1" id="comment-{reply.pk}"' in html
+    assert f'<div class="comment-self is-own"\n     id="comment-self-{reply.pk}">' in html
     assert (
         f'<div class="reply-slot" id="reply-slot-{parent.pk}" data-hx-swap-oob="true"></div>'
         in html
@@ -209,45 +216,63 @@ def test_comment_replies_to_depth_12_are_stored_with_their_parents(
     assert [c.parent_id for c in chain] == [None] + [c.pk for c in chain[:-1]]
 
 
-def test_passage_page_deep_thread_indentation_stops_at_four(
+def test_passage_page_deep_thread_shows_its_first_replies_and_a_more_link(
     other_client, member, facilitator, group, passage
 ):
     chain = build_chain(group, passage, [member, facilitator], 12)
 
     html = page(other_client, group)
 
-    classes = re.findall(r'<article class="comment (indent-\d+)[^"]*"', html)
-    assert classes == ["indent-0", "indent-1", "indent-2", "indent-3"] + ["indent-4"] * 5
-    assert comment_order(html) == [c.pk for c in chain[:9]]
+    # The thread's first six replies in time, then "show more" where it goes on.
+    classes = re.findall(r'<article class="comment (indent-\d+)"', html)
+    assert classes == ["indent-0", "indent-1", "indent-2", "indent-3"] + ["indent-4"] * 3
+    assert comment_order(html) == [c.pk for c in chain[:7]]
+    assert f'data-hx-get="{comment_url(group, chain[6])}?part=replies&amp;after=0"' in html
+    assert html.count("Show 1 more reply") == 1
 
 
-def test_passage_page_deep_replies_say_whom_they_answer(
+def test_comment_thread_page_deep_indentation_stops_at_four(
+    other_client, member, facilitator, group, passage
+):
+    chain = build_chain(group, passage, [member, facilitator], 12)
+
+    html = other_client.get(comment_url(group, chain[0])).content.decode()
+
+    classes = re.findall(r'<article class="comment (indent-\d+)"', html)
+    assert classes == ["indent-0", "indent-1", "indent-2", "indent-3"] + ["indent-4"] * 8
+    assert comment_order(html) == [c.pk for c in chain]
+
+
+def test_comment_thread_page_deep_replies_say_whom_they_answer(
     other_client, member, facilitator, group, passage
 ):
     build_chain(group, passage, [member, facilitator], 12)
+    root = Comment.objects.get(parent=None)
 
-    html = page(other_client, group)
+    html = other_client.get(comment_url(group, root)).content.decode()
 
-    # Depths 4..8 are shown; depth 4 (by member) answers depth 3 (by facilitator).
+    # Depths 4..11 say whom they answer; depth 4 (by member) answers depth 3 (facilitator).
     assert re.findall(r'<span class="replying-to">replying to @(\w+)</span>', html) == [
-        "facilitator", "member", "facilitator", "member", "facilitator",
+        "facilitator", "member", "facilitator", "member",
+        "facilitator", "member", "facilitator", "member",
     ]  # fmt: skip
 
 
-def test_passage_page_beyond_depth_8_links_to_continue_the_thread(
+def test_comment_more_replies_beyond_depth_8_link_to_continue_the_thread(
     other_client, member, facilitator, group, passage
 ):
     chain = build_chain(group, passage, [member, facilitator], 12)
 
-    html = page(other_client, group)
+    html = other_client.get(
+        comment_url(group, chain[6]), {"part": "replies", "after": 0}, headers=HTMX
+    ).content.decode()
 
+    assert comment_order(html) == [chain[7].pk, chain[8].pk]
     assert (
         f'<p><a href="{comment_url(group, chain[8])}">Continue this thread (3 more replies)</a></p>'
         in html
     )
     assert html.count("Continue this thread") == 1
-    for deeper in chain[9:]:
-        assert f'id="comment-{deeper.pk}"' not in html
 
 
 def test_comment_thread_continue_link_shows_the_deepest_replies(
@@ -485,7 +510,10 @@ def test_comment_edit_with_htmx_returns_the_updated_comment(member_client, membe
 
     html = response.content.decode()
     assert response.status_code == 200
-    assert comment_order(html) == [comment.pk]
+    assert self_order(html) == [comment.pk]
+    assert comment_order(html) == []  # the comment alone: its replies stay on the page
+    # The edit form closes.
+    assert f'<div class="reply-slot" id="reply-slot-{comment.pk}" data-hx-swap-oob="true">' in html
     assert '<div class="comment-body"><p>Better.</p>\n</div>' in html
     assert '<span class="edited">edited' in html
 
@@ -552,8 +580,13 @@ def test_comment_delete_leaf_removes_it(member_client, member, group, passage):
 
     assert response.status_code == 302
     assert response["Location"] == f"{ESSAY_URL}1/?group={group.slug}#discussion"
-    assert Comment.objects.count() == 0
-    assert "Regret this." not in page(member_client, group)
+    # Its words are gone; the row stays as a change open pages learn of (the poll).
+    tombstone = Comment.objects.get()
+    assert (tombstone.body, tombstone.body_html, tombstone.is_deleted) == ("", "", True)
+    html = page(member_client, group)
+    assert "Regret this." not in html
+    assert f'id="comment-{comment.pk}"' not in html
+    assert "No comments yet. Start the conversation." in html
 
 
 def test_comment_delete_confirmation_page_has_a_real_form(member_client, member, group, passage):
@@ -574,8 +607,13 @@ def test_comment_delete_with_htmx_returns_nothing_for_a_leaf(member_client, memb
 
     response = member_client.post(comment_url(group, comment, "delete"), headers=HTMX)
 
+    # The whole comment leaves the page.
     assert (response.status_code, response.content) == (200, b"")
-    assert Comment.objects.count() == 0
+    assert (response["HX-Retarget"], response["HX-Reswap"]) == (
+        f"#comment-{comment.pk}",
+        "outerHTML",
+    )
+    assert Comment.objects.get().is_deleted
 
 
 def test_comment_delete_with_replies_leaves_a_tombstone(
@@ -1187,7 +1225,7 @@ def test_comment_edit_form_with_htmx_is_a_fragment(member_client, member, group,
     assert "<html" not in html
 
 
-def test_comment_delete_with_htmx_returns_the_tombstone_with_its_replies(
+def test_comment_delete_with_htmx_returns_the_tombstone_alone(
     member_client, member, other_member, group, passage
 ):
     comment = post_comment(member, group, passage, "Regret this.")
@@ -1197,7 +1235,13 @@ def test_comment_delete_with_htmx_returns_the_tombstone_with_its_replies(
 
     html = response.content.decode()
     assert response.status_code == 200
-    assert comment_order(html) == [comment.pk, reply.pk]
+    # The comment's own part: its replies stay where they are on the page.
+    assert f'<div class="comment-self"\n     id="comment-self-{comment.pk}">' in html
+    assert f'id="comment-{reply.pk}"' not in html
+    assert "HX-Retarget" not in response
+    assert (
+        '<span class="meta" id="comment-count" data-hx-swap-oob="true">(1 comment)</span>' in html
+    )
     assert (
         f'<p class="placeholder" id="comment-{comment.pk}-author">This comment was deleted.</p>'
         in html
@@ -1216,7 +1260,7 @@ def test_comment_hide_with_htmx_returns_the_comment_for_the_facilitator(
 
     html = response.content.decode()
     assert response.status_code == 200
-    assert comment_order(html) == [comment.pk]
+    assert self_order(html) == [comment.pk]
     assert '<p class="hidden-note">Hidden from members by a facilitator: “Be kind.”</p>' in html
 
 

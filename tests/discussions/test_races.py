@@ -60,7 +60,7 @@ def test_double_submitted_delete_deletes_once_and_never_fails(discussion, attemp
     responses = run_together(lambda: first.post(url), lambda: second.post(url))
 
     assert sorted(r.status_code for r in responses) in ([302, 302], [302, 404])
-    assert not Comment.objects.filter(pk=comment.pk).exists()
+    assert Comment.objects.get(pk=comment.pk).is_deleted
 
 
 @pytest.mark.django_db(transaction=True)

@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from discussions import services
+from discussions import selectors, services
 from discussions.anchoring import quote_in_passage
 from discussions.markdown import render_markdown
 from discussions.models import Comment, HelpfulMark, Notification
@@ -67,6 +67,7 @@ def _comment(group, passage, author, n: int, parent=None, quote: str = "") -> Co
         author=author,
         parent=parent,
         root_id=(parent.root_id or parent.pk) if parent else None,
+        depth=parent.depth + 1 if parent else 0,
         body=body,
         body_html=_rendered(body),
         **fields,
@@ -178,11 +179,11 @@ def test_thread_more_query_count_is_the_same_for_small_and_large_discussions(
 ):
     client = logged_in(authors[0])
     url = f"/groups/{group.slug}/passages/1/comments/more/?shown=40"
-    grow_discussion(group, passage, authors, to=60)
-    at_sixty = count_queries(client, url, headers=HTMX)
+    grow_discussion(group, passage, authors, to=100)  # 33 threads: a second page
+    at_hundred = count_queries(client, url, headers=HTMX)
 
     grow_discussion(group, passage, authors, to=1000)
-    with django_assert_num_queries(at_sixty):
+    with django_assert_num_queries(at_hundred):
         client.get(url, headers=HTMX)
 
 
@@ -230,11 +231,12 @@ def test_comment_updates_unchanged_costs_one_aggregate_whatever_the_size(
     client = logged_in(authors[0])
     grow_discussion(group, passage, authors, to=1000)
     latest = Comment.objects.latest("pk").pk
-    etag = client.get(updates_url(group, after=latest))["ETag"]
+    url = updates_url(group, after=latest)
+    etag = client.get(url)["ETag"]
 
     # Session, user, membership, passage, then one aggregate for the ETag.
     with django_assert_num_queries(5):
-        response = client.get(updates_url(group, after=latest), headers={"If-None-Match": etag})
+        response = client.get(url, headers={"If-None-Match": etag})
     assert response.status_code == 304
 
 
@@ -356,7 +358,7 @@ def test_passage_page_30_replies_shows_5_and_a_more_link(other_client, group, th
     assert comment_ids(html) == [parent.pk] + [r.pk for r in replies[:5]]
     assert (
         f'<p class="more-replies"><a href="{comment_url(group, parent)}"\n'
-        f'           data-hx-get="{comment_url(group, parent)}?part=replies" '
+        f'           data-hx-get="{comment_url(group, parent)}?part=replies&amp;after={replies[4].pk}" '
         'data-hx-target="closest .more-replies" '
         'data-hx-swap="outerHTML">Show 25 more replies</a></p>'
     ) in html
@@ -367,7 +369,9 @@ def test_comment_thread_more_replies_with_htmx_returns_the_other_25(
 ):
     parent, replies = thirty_replies
 
-    response = other_client.get(comment_url(group, parent), {"part": "replies"}, headers=HTMX)
+    response = other_client.get(
+        comment_url(group, parent), {"part": "replies", "after": replies[4].pk}, headers=HTMX
+    )
 
     html = response.content.decode()
     assert response.status_code == 200
@@ -498,3 +502,59 @@ def test_comment_updates_nothing_new_answers_204_from_the_aggregate_alone(
     with django_assert_num_queries(5):
         response = client.get(updates_url(group, after=latest))
     assert response.status_code == 204
+
+
+# Work that does not grow with the discussion (issue 13) ------------------------------------
+
+
+def rendered_comment_count(html: str) -> int:
+    return len(re.findall(r'<article class="comment[^"]*"\s+id="comment-\d+"', html))
+
+
+def test_passage_page_renders_a_bounded_number_of_comments_however_big_the_threads(
+    other_client, group, passage, facilitator, member
+):
+    # Twenty threads of fifty replies each, nested: a thousand comments in all.
+    for n in range(20):
+        parent = post_comment(facilitator, group, passage, f"Thread {n}.")
+        Comment.objects.bulk_create(
+            [_comment(group, passage, member, 1000 * n + r, parent=parent) for r in range(50)]
+        )
+
+    html = other_client.get(passage_url(group)).content.decode()
+
+    # Each thread with its first replies in time, the rest behind "show more replies".
+    shown = rendered_comment_count(html)
+    assert shown == 20 * (1 + selectors.REPLIES_SHOWN)
+    assert html.count("Show 45 more replies") == 20
+
+
+def test_comment_helpful_with_htmx_reads_the_comment_alone_at_1_and_1000_in_its_thread(
+    other_client, group, passage, facilitator, member
+):
+    def toggle(comment, on):
+        with CaptureQueriesContext(connection) as queries:
+            response = other_client.post(
+                comment_url(group, comment, "helpful"), {"on": "1" if on else "0"}, headers=HTMX
+            )
+        assert response.status_code == 200
+        return response, queries
+
+    lone = post_comment(facilitator, group, passage, "Alone.")
+    toggle(lone, True)
+    _, alone = toggle(lone, False)
+    busy = post_comment(facilitator, group, passage, "Busy.")
+    Comment.objects.bulk_create(
+        [_comment(group, passage, member, n, parent=busy) for n in range(1000)]
+    )
+    toggle(busy, True)
+
+    response, queries = toggle(busy, False)
+
+    assert len(queries) == len(alone) > 0
+    assert rendered_comment_count(response.content.decode()) == 0  # no replies re-sent
+    assert f'id="comment-self-{busy.pk}"' in response.content.decode()
+    # The one comment's row, not its thread's thousand.
+    fetched = [q["sql"] for q in queries.captured_queries if "body_html" in q["sql"]]
+    assert fetched
+    assert all(f'"discussions_comment"."id" = {busy.pk}' in sql for sql in fetched)

@@ -17,7 +17,7 @@ def new_comment_ids(html: str) -> list[int]:
     return [
         int(pk)
         for pk in re.findall(
-            r'<article class="comment[^"]*\bis-new\b[^"]*"\s+id="comment-(\d+)"', html
+            r'<div class="comment-self[^"]*\bis-new\b[^"]*"\s+id="comment-self-(\d+)"', html
         )
     ]
 
@@ -207,7 +207,7 @@ def test_comment_updates_nothing_new_is_204(member_client, facilitator, group, p
 
 
 def poller_after(html: str) -> int | None:
-    found = re.findall(r'<div id="comment-poller" data-hx-get="[^"]*\?after=(\d+)"', html)
+    found = re.findall(r'<div id="comment-poller" data-hx-get="[^"]*\?after=(\d+)&amp;since=', html)
     return int(found[0]) if len(found) == 1 else None
 
 
@@ -252,7 +252,7 @@ def test_comment_updates_returns_others_new_comments_out_of_band(
         '<p id="discussion-status" class="visually-hidden" role="status" aria-live="polite" '
         'data-hx-swap-oob="true">2 new comments.</p>'
     ) in html
-    assert f'data-hx-get="{updates_url(group, after=reply.pk)}"' in html
+    assert poller_after(html) == reply.pk
 
 
 def test_comment_updates_leaves_out_hidden_comments_for_members(
@@ -281,15 +281,17 @@ def test_comment_updates_keep_the_depth_of_a_deep_new_reply(
     html = member_client.get(updates_url(group, after=parent.pk)).content.decode()
 
     assert shown_comment_ids(html) == [deep.pk]
-    assert f'<article class="comment indent-4 is-new"\n         id="comment-{deep.pk}"' in html
+    assert f'<article class="comment indent-4" id="comment-{deep.pk}"' in html
+    assert new_comment_ids(html) == [deep.pk]
     assert f"replying to @{facilitator.username}" in html
 
 
 def test_comment_updates_same_etag_is_304(member_client, facilitator, group, passage):
     post_comment(facilitator, group, passage, "New.")
-    first = member_client.get(updates_url(group, after=0))
+    url = updates_url(group, after=0)
+    first = member_client.get(url)
 
-    again = member_client.get(updates_url(group, after=0), headers={"If-None-Match": first["ETag"]})
+    again = member_client.get(url, headers={"If-None-Match": first["ETag"]})
 
     assert first.status_code == 200
     assert again.status_code == 304
@@ -299,11 +301,10 @@ def test_comment_updates_same_etag_is_304(member_client, facilitator, group, pas
 
 def test_comment_updates_same_etag_after_204_is_304(member_client, facilitator, group, passage):
     latest = post_comment(facilitator, group, passage, "Seen.")
-    first = member_client.get(updates_url(group, after=latest.pk))
+    url = updates_url(group, after=latest.pk)
+    first = member_client.get(url)
 
-    again = member_client.get(
-        updates_url(group, after=latest.pk), headers={"If-None-Match": first["ETag"]}
-    )
+    again = member_client.get(url, headers={"If-None-Match": first["ETag"]})
 
     assert (first.status_code, again.status_code) == (204, 304)
 
@@ -321,8 +322,9 @@ def test_comment_updates_etag_is_stable_while_nothing_changes(
 ):
     post_comment(facilitator, group, passage, "New.")
 
-    first = member_client.get(updates_url(group, after=0))
-    second = member_client.get(updates_url(group, after=0))
+    url = updates_url(group, after=0)
+    first = member_client.get(url)
+    second = member_client.get(url)
 
     assert first["ETag"] == second["ETag"]
 
@@ -351,35 +353,39 @@ def _new_comment(comment, people):
     post_comment(people["facilitator"], comment.group, comment.passage, "Another.")
 
 
+def _helpful(comment, people):
+    services.helpful_set(user=people["facilitator"], comment=comment, helpful=True)
+
+
 ETAG_CHANGES = {
-    # id: (set-up before the first poll, the change, status of the next poll)
-    "edit": (None, _edit, 204),
-    "delete-leaf": (None, _delete, 204),
-    "delete-to-tombstone": (_reply_by_member, _delete, 204),
-    "hide": (None, _hide, 204),
-    "pin": (None, _pin, 204),
-    "new-comment": (None, _new_comment, 200),
+    # id: (set-up before the first poll, the change): each reaches the open page.
+    "edit": (None, _edit),
+    "delete-leaf": (None, _delete),
+    "delete-to-tombstone": (_reply_by_member, _delete),
+    "hide": (None, _hide),
+    "pin": (None, _pin),
+    "helpful": (None, _helpful),
+    "new-comment": (None, _new_comment),
 }
 
 
-@pytest.mark.parametrize(("setup", "change", "status"), ETAG_CHANGES.values(), ids=ETAG_CHANGES)
+@pytest.mark.parametrize(("setup", "change"), ETAG_CHANGES.values(), ids=ETAG_CHANGES)
 def test_comment_updates_etag_changes_when_the_discussion_changes(
-    member_client, member, facilitator, other_member, group, passage, setup, change, status
+    member_client, member, facilitator, other_member, group, passage, setup, change
 ):
     people = {"member": member, "facilitator": facilitator, "other": other_member}
     comment = post_comment(other_member, group, passage, "Original.")
     if setup:
         setup(comment, people)
     after = Comment.objects.latest("pk").pk
-    first = member_client.get(updates_url(group, after=after))
+    url = updates_url(group, after=after)
+    first = member_client.get(url)
 
     change(comment, people)
-    second = member_client.get(
-        updates_url(group, after=after), headers={"If-None-Match": first["ETag"]}
-    )
+    second = member_client.get(url, headers={"If-None-Match": first["ETag"]})
 
     assert first.status_code == 204
-    assert second.status_code == status
+    assert second.status_code == 200
     assert second["ETag"] != first["ETag"]
 
 
@@ -414,10 +420,173 @@ def test_passage_page_poller_asks_after_the_latest_comment(
 
     html = member_client.get(passage_url(group)).content.decode()
 
+    since = int(Comment.objects.latest("updated_at").updated_at.timestamp() * 1_000_000)
     assert (
-        f'<div id="comment-poller" data-hx-get="{updates_url(group, after=latest.pk)}"\n'
+        f'<div id="comment-poller" data-hx-get="{updates_url(group, after=latest.pk, since=since)}"\n'
         '     data-hx-trigger="every 15s" data-hx-swap="outerHTML"></div>'
-    ) in html
+    ).replace("&since", "&amp;since") in html
+
+
+# Others' changes reaching an open page -------------------------------------------------
+
+
+def poll_after_change(client, group, change):
+    """Open the page, let `change` happen, then poll as the page would."""
+    html = client.get(passage_url(group)).content.decode()
+    poll = re.search(r'<div id="comment-poller" data-hx-get="([^"]+)"', html).group(1)
+    change()
+    return client.get(poll.replace("&amp;", "&"), headers={"HX-Request": "true"})
+
+
+def self_swaps(html: str) -> dict[int, str]:
+    """The comments the poll replaces in place: id -> their own part's HTML."""
+    swaps = {}
+    for part in re.split(r'(?=<div class="comment-self)', html)[1:]:
+        found = re.match(
+            r'<div class="comment-self[^"]*"\s+id="comment-self-(\d+)" data-hx-swap-oob', part
+        )
+        if found:
+            swaps[int(found.group(1))] = part
+    return swaps
+
+
+def test_comment_updates_carry_an_edit_by_another_member(
+    member_client, other_member, group, passage
+):
+    comment = post_comment(other_member, group, passage, "First words.")
+
+    response = poll_after_change(
+        member_client,
+        group,
+        lambda: services.comment_edit(editor=other_member, comment=comment, body="Second words."),
+    )
+
+    swaps = self_swaps(response.content.decode())
+    assert response.status_code == 200
+    assert list(swaps) == [comment.pk]
+    assert "<p>Second words.</p>" in swaps[comment.pk]
+    assert '<span class="edited">edited' in swaps[comment.pk]
+    assert "First words." not in response.content.decode()
+
+
+def test_comment_updates_carry_a_helpful_count(
+    member_client, facilitator, other_member, group, passage
+):
+    comment = post_comment(other_member, group, passage, "Useful.")
+
+    response = poll_after_change(
+        member_client,
+        group,
+        lambda: services.helpful_set(user=facilitator, comment=comment, helpful=True),
+    )
+
+    swaps = self_swaps(response.content.decode())
+    assert '<span class="helpful-count">1 found this helpful</span>' in swaps[comment.pk]
+    # The reader's own mark is theirs: not marked by the facilitator's.
+    assert 'aria-pressed="false"' in swaps[comment.pk]
+
+
+def test_comment_updates_remove_a_deleted_comment_without_replies(
+    member_client, other_member, group, passage
+):
+    comment = post_comment(other_member, group, passage, "Regretted.")
+
+    response = poll_after_change(
+        member_client,
+        group,
+        lambda: services.comment_delete(user=other_member, comment=comment),
+    )
+
+    html = response.content.decode()
+    assert f'<div id="comment-{comment.pk}" class="comment-self" data-hx-swap-oob="delete">' in html
+    assert self_swaps(html) == {}
+    assert "Regretted." not in html
+    assert (
+        '<span class="meta" id="comment-count" data-hx-swap-oob="true">(0 comments)</span>' in html
+    )
+
+
+def test_comment_updates_turn_a_deleted_comment_with_replies_into_a_tombstone(
+    member_client, facilitator, other_member, group, passage
+):
+    comment = post_comment(other_member, group, passage, "Regretted.")
+    reply = post_comment(facilitator, group, passage, "But answered.", parent=comment)
+
+    response = poll_after_change(
+        member_client,
+        group,
+        lambda: services.comment_delete(user=other_member, comment=comment),
+    )
+
+    swaps = self_swaps(response.content.decode())
+    assert list(swaps) == [comment.pk]
+    assert "This comment was deleted." in swaps[comment.pk]
+    assert reply.pk not in swaps
+
+
+def test_comment_updates_hide_a_comment_from_members_but_not_facilitators(
+    member_client, facilitator_client, facilitator, other_member, group, passage
+):
+    comment = post_comment(other_member, group, passage, "Rude.")
+    hide = lambda: services.comment_hide(  # noqa: E731
+        moderator=facilitator, comment=comment, reason="Be kind."
+    )
+    unhide = lambda: services.comment_unhide(moderator=facilitator, comment=comment)  # noqa: E731
+
+    for_member = poll_after_change(member_client, group, hide).content.decode()
+    unhide()
+    for_facilitator = poll_after_change(facilitator_client, group, hide).content.decode()
+
+    assert 'data-hx-swap-oob="delete"' in for_member and "Rude." not in for_member
+    assert (
+        "Hidden from members by a facilitator: “Be kind.”"
+        in self_swaps(for_facilitator)[comment.pk]
+    )
+
+
+def test_comment_updates_mark_a_pinned_thread(
+    member_client, facilitator, other_member, group, passage
+):
+    comment = post_comment(other_member, group, passage, "Important.")
+
+    response = poll_after_change(
+        member_client,
+        group,
+        lambda: services.comment_pin(moderator=facilitator, comment=comment, pinned=True),
+    )
+
+    assert (
+        '<span class="badge-pinned">pinned</span>'
+        in self_swaps(response.content.decode())[comment.pk]
+    )
+
+
+def test_comment_updates_after_the_change_are_unchanged_again(
+    member_client, other_member, group, passage
+):
+    comment = post_comment(other_member, group, passage, "First words.")
+    first = poll_after_change(
+        member_client,
+        group,
+        lambda: services.comment_edit(editor=other_member, comment=comment, body="Second."),
+    )
+    next_poll = re.search(
+        r'<div id="comment-poller" data-hx-get="([^"]+)"', first.content.decode()
+    ).group(1)
+
+    # The next poll asks from the change on: nothing new, the cheap answer.
+    assert member_client.get(next_poll.replace("&amp;", "&")).status_code == 204
+
+
+@pytest.mark.parametrize("since", ["-5", "abc", "99999999999999999999999999", "\x00", ""])
+def test_comment_updates_odd_since_never_fails(member_client, other_member, group, passage, since):
+    post_comment(other_member, group, passage, "Words.")
+
+    response = member_client.get(
+        f"/groups/{group.slug}/passages/1/comments/updates/", {"after": 0, "since": since}
+    )
+
+    assert response.status_code == 200
 
 
 def test_posting_and_polling_refresh_the_discussion_count(client, essay):

@@ -254,6 +254,7 @@ def _grow(group, essay, size: int) -> None:
             author=users[(n + 1) % size],
             parent=c,
             root=c,
+            depth=1,
             body="A reply.",
             body_html="<p>A reply.</p>",
         )

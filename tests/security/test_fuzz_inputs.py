@@ -44,10 +44,10 @@ FIELDS = (
     "body", "parent", "quote", "quote_start", "submission_id", "reason", "on", "read",
     "next", "text", "name", "description", "expires_at", "role", "starts_at",
     "first_position", "last_position", "agenda", "due_at", "meeting", "answer_first",
-    "direction", "confirm", "email_replies", "email_questions", "group", "username",
-    "email", "password", "password1", "password2", "old_password", "new_password1",
-    "new_password2", "shown", "after", "part", "passage", "q", "kind", "author",
-    "questions", "page",
+    "direction", "confirm", "email_replies", "email_mentions", "email_questions",
+    "email_delivery", "group", "username", "email", "password", "password1", "password2",
+    "old_password", "new_password1", "new_password2", "shown", "after", "part", "passage",
+    "q", "kind", "author", "questions", "page",
 )  # fmt: skip
 
 EXTREME_VALUES = (
