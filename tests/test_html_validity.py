@@ -31,7 +31,12 @@ from django.utils import timezone
 from discussions import services as discussions
 from discussions.demo import load_discussion_demo
 from discussions.models import Comment, Question
-from discussions.selectors import MAX_NESTED_DEPTH, REPLIES_SHOWN, THREADS_PER_PAGE
+from discussions.selectors import (
+    MAX_NESTED_DEPTH,
+    REPLIES_PER_THREAD,
+    REPLIES_SHOWN,
+    THREADS_PER_PAGE,
+)
 from groups import services as groups
 from groups.demo import DEMO_GROUP_SLUG, load_demo
 from groups.models import CalendarFeed, Meeting, StudyGroup
@@ -130,8 +135,10 @@ def _world() -> dict:
         Comment.objects.filter(pk=detached.pk).update(quote_detached_at=timezone.now())
         # Passage 4: a thread deeper than the page nests, one with more replies than it shows.
         deep = deepest = say(ben, 4, "How deep can we go?")
+        chain = [deep]
         for depth in range(1, MAX_NESTED_DEPTH + 2):
             deepest = say((chloe, ben)[depth % 2], 4, f"Reply at depth {depth}.", parent=deepest)
+            chain.append(deepest)
         busy = say(chloe, 4, "Many answers here.")
         for n in range(REPLIES_SHOWN + 1):
             say((ben, dev)[n % 2], 4, f"Answer {n}.", parent=busy)
@@ -178,6 +185,8 @@ def _world() -> dict:
         "ben": group.memberships.get(user=ben),
         "deep": deep,
         "busy": busy,
+        # Where the passage page's preview of the deep thread stops.
+        "preview_end": chain[REPLIES_PER_THREAD],
         "notebook": notebook,
         "other_text": other,
         "removed": removed,
@@ -232,7 +241,7 @@ def _pages(w: dict) -> list[Page]:
             "passage-member-long-threads",
             "ben",
             passage(4),
-            shows=["Continue this thread", "Show 1 more reply"],
+            shows=["Show 1 more reply"],
         ),
         get("passage-member-many-threads", "ben", passage(5), shows=["more-threads"]),
         get("passage-member-last", "ben", passage(10)),
@@ -340,6 +349,12 @@ def _pages(w: dict) -> list[Page]:
         fragment("fragment-comment", "ben", url("comment_thread", g, w["busy"].pk)),
         fragment(
             "fragment-more-replies", "ben", f"{url('comment_thread', g, w['busy'].pk)}?part=replies"
+        ),
+        fragment(
+            "fragment-more-replies-deep",
+            "ben",
+            f"{url('comment_thread', g, w['preview_end'].pk)}?part=replies&after=0",
+            shows=["Continue this thread"],
         ),
         fragment(
             "fragment-more-threads",

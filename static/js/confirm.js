@@ -75,7 +75,9 @@
     dialog.appendChild(content);
     var target = link.getAttribute("data-confirm-target");
     var swapped = (target && document.querySelector(target)) || link;
-    var fallback = swapped.parentElement && swapped.parentElement.closest(".comment, section, main");
+    // Where focus goes if the whole comment leaves: what holds it (a thread or the discussion).
+    var owner = swapped.closest(".comment") || swapped;
+    var fallback = owner.parentElement && owner.parentElement.closest(".comment, section, main");
     keep.addEventListener("click", function () { dialog.close(); });
     dialog.addEventListener("close", function () {
       dialog.remove();

@@ -99,7 +99,7 @@ def test_answer_first_question_hides_the_others_answers_until_the_member_answers
     expect(block.get_by_label("Edit your answer")).to_have_count(0)
     expect(block.get_by_text(MAYA_ANSWER)).to_have_count(1)
     expect(
-        block.locator(".answers .comment.is-own").get_by_role("link", name="Edit")
+        block.locator(".answers .comment-self.is-own").get_by_role("link", name="Edit")
     ).to_be_visible()
     expect(block.get_by_role("link", name="2 answers")).to_be_visible()
     assert page_m.evaluate("window.__marker") == "same document", "the page was reloaded"
