@@ -44,6 +44,7 @@ CHROMIUM_ARGS = [
 ]
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 360, "height": 740}
+MIN_TARGET = 44  # px: the smallest tap target on a phone
 TIMEOUT_MS = 5_000
 SCRIPTLESS_CONTEXTS: "weakref.WeakSet[BrowserContext]" = weakref.WeakSet()
 CALL_FAILED = pytest.StashKey[bool]()
@@ -215,3 +216,16 @@ def log_in() -> Callable[[Page, str], None]:
         page.get_by_role("main").get_by_role("button", name="Log in").click()
 
     return submit_login_form
+
+
+@pytest.fixture
+def circle(essay):
+    """A group led by Fatima with two members, Amara and Bruno."""
+    from tests.factories import make_group, make_user
+
+    return make_group(
+        essay,
+        facilitator=make_user("fatima"),
+        name="Night readers",
+        members=[make_user("amara"), make_user("bruno")],
+    )

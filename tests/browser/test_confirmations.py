@@ -15,21 +15,10 @@ from playwright.sync_api import Page, expect
 from discussions import services
 from discussions.models import Comment, Question
 from groups.models import Meeting, Membership
-from tests.browser.conftest import PHONE, horizontal_overflow
+from tests.browser.conftest import MIN_TARGET, PHONE, horizontal_overflow
 from tests.factories import make_group, make_user
 
 ESSAY = "/texts/anatomy-of-the-sect/"
-MIN_TARGET = 44
-
-
-@pytest.fixture
-def circle(essay):
-    return make_group(
-        essay,
-        facilitator=make_user("fatima"),
-        name="Night readers",
-        members=[make_user("amara"), make_user("bruno")],
-    )
 
 
 # The browser's own confirm() boxes seen (and dismissed): there must be none.

@@ -12,12 +12,11 @@ from playwright.sync_api import Page, expect
 from discussions import services
 from groups.models import Meeting
 from reading.models import Passage
-from tests.browser.conftest import DESKTOP, PHONE, horizontal_overflow
+from tests.browser.conftest import DESKTOP, MIN_TARGET, PHONE, horizontal_overflow
 from tests.factories import make_group, make_user
 
 ESSAY = "/texts/anatomy-of-the-sect/"
 LONG_LINK = "https://example.org/" + "a-very-long-path-segment" * 4
-MIN_TARGET = 44
 # What a finger hits outside running text: header, navigation, buttons, fields, links
 # that stand alone. Links inside sentences are exempt (WCAG 2.5.5), as are checkboxes,
 # whose labels are 44 px rows that toggle them.

@@ -13,25 +13,13 @@ from playwright.sync_api import Page, expect
 
 from discussions import services
 from reading.models import Passage
-from tests.browser.conftest import DESKTOP, PHONE, horizontal_overflow
-from tests.factories import make_group, make_user
+from tests.browser.conftest import DESKTOP, MIN_TARGET, PHONE, horizontal_overflow
 
 ESSAY = "/texts/anatomy-of-the-sect/"
 POSITION = 3
 PHRASE = "organizational walls"
 LIVE_TIMEOUT_MS = 5_000
 SIZES = {"desktop": DESKTOP, "phone": PHONE}
-MIN_TARGET = 44
-
-
-@pytest.fixture
-def circle(essay):
-    return make_group(
-        essay,
-        facilitator=make_user("fatima"),
-        name="Night readers",
-        members=[make_user("amara"), make_user("bruno")],
-    )
 
 
 def context_options(size: str, dark: bool = False) -> dict:
