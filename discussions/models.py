@@ -154,9 +154,9 @@ class CommentManager(models.Manager.from_queryset(CommentQuerySet)):
 class Comment(models.Model):
     """A piece of writing in a group's discussion of a passage.
 
-    Replies point at their parent; a passage's comments are fetched in one query
-    and the tree is built in Python. A deleted comment that has replies stays as
-    a tombstone so the thread keeps its shape.
+    Replies point at their parent and their thread's top (root); the tree is built in
+    Python. A deleted comment stays as a tombstone without its words: threads show it
+    while it has replies (it keeps their shape), and open pages learn of the deletion.
     """
 
     group = models.ForeignKey(StudyGroup, on_delete=models.CASCADE, related_name="comments")
@@ -406,8 +406,8 @@ class NotificationQuerySet(models.QuerySet):
 
     def readable_by(self, user):
         """The reader's notifications they may still read: in groups they belong to, and
-        not about a comment hidden since or an answer thread under "answer first" they
-        may not see (selectors.may_read, in SQL; one query however many)."""
+        not about a comment deleted or hidden since or an answer thread under "answer
+        first" they may not see (selectors.may_read, in SQL; one query however many)."""
         facilitated = Membership.objects.filter(user=user, role=Membership.Role.FACILITATOR).values(
             "group_id"
         )
@@ -415,7 +415,8 @@ class NotificationQuerySet(models.QuerySet):
         return self.for_reader(user).filter(
             Q(comment__isnull=True)
             | (
-                permissions.hidden_comment_filter_across_groups(
+                Q(comment__deleted_at__isnull=True)
+                & permissions.hidden_comment_filter_across_groups(
                     user.pk, facilitated, prefix="comment__"
                 )
                 & permissions.answers_filter_across_groups(

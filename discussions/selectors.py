@@ -298,11 +298,12 @@ def _threads_with_first_replies_sql(root_ids: list[int], per_thread: int) -> Raw
 
 def _reply_count(membership: Membership):
     """How many replies a comment has that its thread keeps for this member: those it
-    may read, and the placeholders of others that have replies of their own."""
+    may read, and the placeholders of others with a reply it may read (deeper chains of
+    placeholders are counted as gone)."""
+    visible = _visible(membership)
     replies = Comment.objects.filter(parent_id=OuterRef("pk"))
-    kept = replies.filter(
-        _visible(membership) | Q(Exists(Comment.objects.filter(parent_id=OuterRef("pk"))))
-    )
+    seen_reply = Comment.objects.filter(visible, parent_id=OuterRef("pk"))
+    kept = replies.filter(visible | Q(Exists(seen_reply)))
     counted = kept.order_by().values("parent_id").annotate(n=Count("pk")).values("n")
     return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
@@ -389,6 +390,8 @@ class PollDiff:
 
     new_nodes: list[Node]
     changed_nodes: list[Node]  # show_body False and no replies: gone from the page
+    # More changes than one answer carries: the next poll asks from this one on.
+    changed_until: datetime | None
     last_comment_id: int
     comment_count: int | None  # None when nothing is shown: the page's count stands
 
@@ -396,41 +399,41 @@ class PollDiff:
 CHANGES_PER_POLL = 50
 
 
+def _alone(membership: Membership, comments):
+    """Comments as single-comment renderings need them: with their parent's author and
+    how many replies they keep."""
+    return comments.select_related("parent__author").annotate(reply_count=_reply_count(membership))
+
+
 def poll_diff(
     *, membership: Membership, passage: Passage, after: int, since: datetime | None = None
 ) -> PollDiff:
-    """Reads only the comments newer than `after` and the threads they belong to (for
-    their depth and the rules about their parents), and those changed since `since`,
-    never the whole discussion."""
-    newer = Comment.objects.discussion().filter(
-        group_id=membership.group_id, passage=passage, pk__gt=after
-    )
-    their_threads = newer.annotate(thread=Coalesce("root_id", "pk")).values("thread")
-    comments = comments_for(membership=membership, passage=passage).filter(
-        Q(pk__gt=after) | Q(pk__in=their_threads) | Q(root_id__in=their_threads)
-    )
-    thread = build_thread(membership=membership, passage=passage, comments=comments, last_seen=None)
+    """Reads only the comments newer than `after` and those changed since `since` (each
+    with its parent, for the rules about it; depth is stored), never a whole thread."""
+    discussion = comments_for(membership=membership, passage=passage)
+    newer = list(_alone(membership, discussion).filter(pk__gt=after))
     new_nodes = [
-        replace(node, is_new=True, children=[])
-        for pk, node in sorted(thread.by_id.items())
-        if pk > after and node.comment.author_id != membership.user_id and node.show_body
+        replace(node, is_new=True)
+        for node in (_single_node(membership, comment) for comment in newer)
+        if node.comment.author_id != membership.user_id and node.show_body
     ]
-    changed_nodes = []
+    changed_nodes, changed_until = [], None
     if since is not None:
-        changed = (
-            comments_for(membership=membership, passage=passage)
-            .select_related("parent__author")
+        changed = list(
+            _alone(membership, discussion)
             .filter(pk__lte=after, updated_at__gt=since)
             # Changed after it was written: a new comment reaches the page by its id.
             .filter(updated_at__gt=F("created_at"))
-            .annotate(reply_count=_reply_count(membership))
-            .order_by("-updated_at")[:CHANGES_PER_POLL]
+            .order_by("updated_at", "pk")[:CHANGES_PER_POLL]
         )
         changed_nodes = [_single_node(membership, comment) for comment in changed]
+        if len(changed) == CHANGES_PER_POLL:
+            changed_until = changed[-1].updated_at
     return PollDiff(
         new_nodes=new_nodes,
         changed_nodes=changed_nodes,
-        last_comment_id=max(thread.last_comment_id, after),
+        changed_until=changed_until,
+        last_comment_id=max([after, *(comment.pk for comment in newer)]),
         comment_count=(
             discussion_count(membership=membership, passage=passage)
             if new_nodes or changed_nodes
@@ -466,12 +469,8 @@ def comment_alone(*, membership: Membership, comment: Comment) -> Node:
     """One comment as it now stands for this member (its marks, its state, whether
     anything is under it), without its replies: what single-comment actions re-render.
     One query, whatever the size of its thread."""
-    fresh = (
-        comments_for(membership=membership, root_id=comment.thread_root_id)
-        .select_related("parent__author")
-        .annotate(reply_count=_reply_count(membership))
-        .get(pk=comment.pk)
-    )
+    thread = comments_for(membership=membership, root_id=comment.thread_root_id)
+    fresh = _alone(membership, thread).get(pk=comment.pk)
     return _single_node(membership, fresh)
 
 
@@ -485,8 +484,9 @@ def comment_node(*, membership: Membership, comment: Comment) -> Node | None:
         last_seen=None,
     )
     node = thread.by_id.get(comment.pk)
-    if node is not None:
-        node.is_new = False
+    if node is None or (not node.show_body and not node.children):
+        return None  # gone, or a placeholder with nothing under it: nothing to show
+    node.is_new = False
     return node
 
 
@@ -1172,17 +1172,26 @@ def handout_threads(*, membership: Membership, meeting: Meeting) -> list[Handout
     by_parent: dict[int | None, list[Comment]] = {}
     for comment in comments:
         by_parent.setdefault(comment.parent_id, []).append(comment)
+    # A deleted reply is printed only to keep the shape of replies under it.
+    kept: set[int] = set()
+    for comment in reversed(comments):  # replies come after their parents
+        if comment.deleted_at is None or any(c.pk in kept for c in by_parent.get(comment.pk, [])):
+            kept.add(comment.pk)
     views = []
     for root in sorted(
         (c for c in comments if c.pk in root_ids and c.deleted_at is None),
         key=lambda c: (c.passage.position or 0, c.created_at, c.pk),
     ):
         replies: list[HandoutReply] = []
-        stack = [(child, 1) for child in reversed(by_parent.get(root.pk, []))]
+        stack = [(child, 1) for child in reversed(by_parent.get(root.pk, [])) if child.pk in kept]
         while stack:
             comment, depth = stack.pop()
             replies.append(HandoutReply(comment=comment, depth=depth))
-            stack.extend((child, depth + 1) for child in reversed(by_parent.get(comment.pk, [])))
+            stack.extend(
+                (child, depth + 1)
+                for child in reversed(by_parent.get(comment.pk, []))
+                if child.pk in kept
+            )
         views.append(HandoutThreadView(root=root, replies=replies))
     return views
 

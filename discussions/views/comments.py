@@ -9,7 +9,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import (
     require_GET,
@@ -185,8 +184,9 @@ def comment_thread(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
         try:
             after = int(request.GET.get("after", ""))
         except ValueError:
-            after = node.children[selectors.REPLIES_SHOWN - 1].comment.pk if node.children else 0
-        children = [child for child in node.children if child.comment.pk > after]
+            children = node.children[selectors.REPLIES_SHOWN :]
+        else:
+            children = [child for child in node.children if child.comment.pk > after]
         # Each with its own first replies, deeper ones behind "continue this thread".
         return render(
             request,
@@ -216,7 +216,13 @@ def comment_edit(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
             messages.success(request, "Your comment is updated.")
             return redirect(discussion_url(comment, f"comment-{comment.pk}"))
     template = "discussions/edit.html#edit-form" if request.htmx else "discussions/edit.html"
-    return render(request, template, {"form": form, "comment": comment, "group": membership.group})
+    response = render(
+        request, template, {"form": form, "comment": comment, "group": membership.group}
+    )
+    if request.htmx and form.is_bound:
+        # The form again, with its errors, where it is (not in the comment's place).
+        reswap(retarget(response, f"#edit-form-{comment.pk}"), "outerHTML")
+    return response
 
 
 @login_required
@@ -271,7 +277,13 @@ def comment_hide(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
         )
         return redirect(discussion_url(comment, f"comment-{comment.pk}"))
     template = "discussions/hide.html#hide-form" if request.htmx else "discussions/hide.html"
-    return render(request, template, {"form": form, "comment": comment, "group": membership.group})
+    response = render(
+        request, template, {"form": form, "comment": comment, "group": membership.group}
+    )
+    if request.htmx and form.is_bound:
+        # The form again, with its errors, where it is (not in the comment's place).
+        reswap(retarget(response, f"#hide-form-{comment.pk}"), "outerHTML")
+    return response
 
 
 @login_required
@@ -365,9 +377,9 @@ def comment_updates(request: HtmxHttpRequest, group_slug: str, position: int):
         return response
     # A change written just before `since` may commit just after the page read it: look
     # a little further back (re-sending a comment as it stands is harmless).
-    now = timezone.now()
-    since_moment = min(datetime.fromtimestamp(min(since, 2**53) / 1_000_000, tz=UTC), now)
-    since_moment -= POLL_OVERLAP
+    since_moment = datetime.fromtimestamp(min(since, 2**53) / 1_000_000, tz=UTC)
+    if not request.GET.get("more"):  # `more`: the rest of a long list of changes, exactly
+        since_moment -= POLL_OVERLAP
     diff = selectors.poll_diff(
         membership=membership,
         passage=passage,
@@ -381,7 +393,11 @@ def comment_updates(request: HtmxHttpRequest, group_slug: str, position: int):
             "new_nodes": diff.new_nodes,
             "changed_nodes": diff.changed_nodes,
             "after": diff.last_comment_id,
-            "since": poll_since(version),
+            # After more changes than one answer carries: from the last one sent.
+            "since": poll_since(
+                selectors.ThreadVersion(0, diff.changed_until) if diff.changed_until else version
+            ),
+            "more": diff.changed_until is not None,
             "comment_count": diff.comment_count,
             "poll_seconds": settings.DISCUSSION_POLL_SECONDS,
             "membership": membership,

@@ -4,7 +4,7 @@ import uuid
 from collections.abc import Callable
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django_htmx.http import reswap, retarget
@@ -74,31 +74,32 @@ def render_comment(
     template="discussions/discussion.html#changed",
     *,
     recount: bool = False,
+    clear_slot: bool = False,
     **extra,
 ):
     """One comment as it now stands, for an htmx swap: by default the comment alone
     (its replies and an open reply form stay as they are), read in one query whatever
     the size of its thread. A deleted comment with nothing under it leaves the page.
-    `recount` refreshes the discussion's count (a comment came or went); `extra` adds
-    to the template's context (`clear_slot`: close the form the action came from)."""
+    `recount` refreshes the discussion's count (a comment came or went); `clear_slot`
+    closes the form the action came from; `extra` adds to the template's context."""
     node = selectors.comment_alone(membership=membership, comment=comment)
+    context = {
+        "node": node,
+        "membership": membership,
+        "group": membership.group,
+        "next_submission_id": uuid.uuid4(),
+        "clear_slot": clear_slot,
+        # The discussion's heading count, refreshed out of band (not for answer threads).
+        "comment_count": (
+            selectors.discussion_count(membership=membership, passage=comment.passage)
+            if recount and not comment.in_answer_thread
+            else None
+        ),
+        **extra,
+    }
     if not node.show_body and not node.replies_total:
-        # Nothing left to show (deleted, or hidden from this member): the whole comment goes.
-        return reswap(retarget(HttpResponse(""), f"#comment-{comment.pk}"), "outerHTML")
-    return render(
-        request,
-        template,
-        {
-            "node": node,
-            "membership": membership,
-            "group": membership.group,
-            "next_submission_id": uuid.uuid4(),
-            # The discussion's heading count, refreshed out of band (not for answer threads).
-            "comment_count": (
-                selectors.discussion_count(membership=membership, passage=comment.passage)
-                if recount and not comment.in_answer_thread
-                else None
-            ),
-            **extra,
-        },
-    )
+        # Nothing left to show (deleted, or hidden from this member): the whole comment
+        # goes, and the count follows out of band.
+        response = render(request, "discussions/discussion.html#gone", context)
+        return reswap(retarget(response, f"#comment-{comment.pk}"), "outerHTML")
+    return render(request, template, context)

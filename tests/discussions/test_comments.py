@@ -607,8 +607,12 @@ def test_comment_delete_with_htmx_returns_nothing_for_a_leaf(member_client, memb
 
     response = member_client.post(comment_url(group, comment, "delete"), headers=HTMX)
 
-    # The whole comment leaves the page.
-    assert (response.status_code, response.content) == (200, b"")
+    # The whole comment leaves the page; the count follows out of band.
+    assert response.status_code == 200
+    assert response.content.decode().strip() == (
+        '<span class="meta" id="comment-count" data-hx-swap-oob="true">(0 comments)</span>'
+        '<span id="jump-count" data-hx-swap-oob="true">0 comments</span>'
+    )
     assert (response["HX-Retarget"], response["HX-Reswap"]) == (
         f"#comment-{comment.pk}",
         "outerHTML",
@@ -1304,3 +1308,71 @@ def test_comment_times_are_relative_with_a_valid_datetime_and_the_full_date_on_h
         f'<time datetime="{local.strftime("%Y-%m-%dT%H:%M:%S%z")}" '
         f'title="{dateformat.format(local, "l j F Y, H:i")}">3\xa0hours ago</time>'
     ) in html
+
+
+def test_comment_edit_with_htmx_and_errors_shows_the_form_where_it_is(
+    member_client, member, group, passage
+):
+    comment = post_comment(member, group, passage, "First draft.")
+
+    response = member_client.post(comment_url(group, comment, "edit"), {"body": ""}, headers=HTMX)
+
+    assert response.status_code == 200
+    assert (response["HX-Retarget"], response["HX-Reswap"]) == (
+        f"#edit-form-{comment.pk}",
+        "outerHTML",
+    )
+    assert f'id="edit-form-{comment.pk}"' in response.content.decode()
+
+
+def test_comment_more_replies_with_an_odd_after_shows_those_past_the_first_five(
+    other_client, member, facilitator, group, passage
+):
+    top = post_comment(facilitator, group, passage, "Top.")
+    replies = [post_comment(member, group, passage, f"R{n}.", parent=top) for n in range(7)]
+
+    for after in ("x", "", "\x00"):
+        response = other_client.get(
+            comment_url(group, top), {"part": "replies", "after": after}, headers=HTMX
+        )
+        assert response.status_code == 200
+        assert comment_order(response.content.decode()) == [r.pk for r in replies[5:]]
+
+
+def test_comment_more_replies_with_an_odd_after_and_few_replies_never_fails(
+    other_client, member, facilitator, group, passage
+):
+    top = post_comment(facilitator, group, passage, "Top.")
+    post_comment(member, group, passage, "Only one.", parent=top)
+
+    response = other_client.get(
+        comment_url(group, top), {"part": "replies", "after": "x"}, headers=HTMX
+    )
+
+    assert response.status_code == 200
+    assert comment_order(response.content.decode()) == []
+
+
+def test_comment_thread_page_of_a_deleted_comment_without_replies_is_404(
+    other_client, member, group, passage
+):
+    comment = post_comment(member, group, passage, "Regretted.")
+    services.comment_delete(user=member, comment=comment)
+
+    assert other_client.get(comment_url(group, comment)).status_code == 404
+
+
+def test_comment_chain_of_deleted_replies_leaves_no_empty_placeholder(
+    other_client, member, facilitator, group, passage
+):
+    top = post_comment(facilitator, group, passage, "Top.")
+    a = post_comment(member, group, passage, "A.", parent=top)
+    b = post_comment(member, group, passage, "B.", parent=a)
+    c = post_comment(member, group, passage, "C.", parent=b)
+    for comment in (c, b, a):
+        services.comment_delete(user=member, comment=comment)
+
+    html = page(other_client, group)
+
+    assert comment_order(html) == [top.pk]
+    assert "more repl" not in html

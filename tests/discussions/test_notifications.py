@@ -593,3 +593,18 @@ def test_notifications_page_leaves_out_groups_the_reader_left(client, essay):
 
     assert "Secret question" not in html
     assert "No notifications yet." in html
+
+
+def test_notification_of_a_reply_deleted_since_leaves_the_list_and_the_count(
+    member, facilitator, group, passage
+):
+    from discussions.selectors import readable_notifications, unread_notification_count
+
+    top = post_comment(member, group, passage, "Top.")
+    reply = post_comment(facilitator, group, passage, "Reply, regretted.", parent=top)
+    assert unread_notification_count(member) == 1
+
+    services.comment_delete(user=facilitator, comment=reply)
+
+    assert list(readable_notifications(member)) == []
+    assert unread_notification_count(member) == 0

@@ -611,3 +611,29 @@ def test_posting_and_polling_refresh_the_discussion_count(client, essay):
         '<span class="meta" id="comment-count" data-hx-swap-oob="true">(1 comment)</span>'
         in response.content.decode()
     )
+
+
+def test_comment_updates_beyond_one_answers_worth_of_changes_come_in_the_next(
+    member_client, other_member, group, passage
+):
+    from discussions.selectors import CHANGES_PER_POLL
+
+    comments = [
+        post_comment(other_member, group, passage, f"Words {n}.")
+        for n in range(CHANGES_PER_POLL + 3)
+    ]
+
+    def edit_all():
+        for comment in comments:
+            services.comment_edit(editor=other_member, comment=comment, body="Changed.")
+
+    first = poll_after_change(member_client, group, edit_all)
+    first_swaps = self_swaps(first.content.decode())
+    next_poll = re.search(
+        r'<div id="comment-poller" data-hx-get="([^"]+)"', first.content.decode()
+    ).group(1)
+    second = member_client.get(next_poll.replace("&amp;", "&"), headers={"HX-Request": "true"})
+
+    # The first answer carries the first fifty changes, the next one the rest.
+    assert list(first_swaps) == [c.pk for c in comments[:CHANGES_PER_POLL]]
+    assert set(self_swaps(second.content.decode())) >= {c.pk for c in comments[CHANGES_PER_POLL:]}
