@@ -151,6 +151,13 @@ def _visible(membership: Membership) -> Q:
     return Q(deleted_at__isnull=True) & permissions.hidden_comment_filter(membership)
 
 
+def _shows_words(membership: Membership, comment: Comment) -> bool:
+    """Python twin of _visible: not deleted, and not hidden from this member."""
+    return not comment.is_deleted and (
+        not comment.is_hidden or permissions.may_see_hidden_comment(membership, comment)
+    )
+
+
 def _node(membership: Membership, comment: Comment, last_seen: datetime | None) -> Node:
     """A comment with what this member may see of it; its place in the thread is set by
     the caller."""
@@ -158,15 +165,13 @@ def _node(membership: Membership, comment: Comment, last_seen: datetime | None) 
     node.is_new = comment.author_id != membership.user_id and (
         last_seen is None or comment.created_at > last_seen
     )
-    if comment.is_hidden and not permissions.may_see_hidden_comment(membership, comment):
-        # Hidden comments are never sent to members, only a placeholder if needed.
+    if not _shows_words(membership, comment):
+        # Hidden or deleted words are never sent, only a placeholder if needed.
         node.show_body = False
-        node.placeholder = "Hidden by a facilitator."
         node.is_new = False
-    if comment.is_deleted:
-        node.show_body = False
-        node.placeholder = "This comment was deleted."
-        node.is_new = False
+        node.placeholder = (
+            "This comment was deleted." if comment.is_deleted else "Hidden by a facilitator."
+        )
     return node
 
 
@@ -454,11 +459,7 @@ def _single_node(membership: Membership, comment: Comment) -> Node:
     node.is_new = False
     node.reply_count = comment.reply_count
     parent = comment.parent
-    if (
-        parent is not None
-        and not parent.is_deleted
-        and (not parent.is_hidden or permissions.may_see_hidden_comment(membership, parent))
-    ):
+    if parent is not None and _shows_words(membership, parent):
         node.parent_author = parent.author
     if comment.parent_id is None and comment.has_quote and node.show_body:
         node.detached = _anchor(comment.passage, comment) is None

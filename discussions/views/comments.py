@@ -146,8 +146,14 @@ def _render_reply_page(request, membership, parent_pk, form, status=200):
         {"form": form, "parent": parent, "group": membership.group, "membership": membership},
         status=status,
     )
+    return _errors_in_place(request, response, form, f"reply-form-{parent.pk}")
+
+
+def _errors_in_place(request, response, form, form_id: str):
+    """With htmx, a form sent back with its errors replaces itself where it is (not
+    the element its submission would have replaced)."""
     if request.htmx and form.is_bound:
-        reswap(retarget(response, f"#reply-form-{parent.pk}"), "outerHTML")
+        reswap(retarget(response, f"#{form_id}"), "outerHTML")
     return response
 
 
@@ -219,10 +225,7 @@ def comment_edit(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
     response = render(
         request, template, {"form": form, "comment": comment, "group": membership.group}
     )
-    if request.htmx and form.is_bound:
-        # The form again, with its errors, where it is (not in the comment's place).
-        reswap(retarget(response, f"#edit-form-{comment.pk}"), "outerHTML")
-    return response
+    return _errors_in_place(request, response, form, f"edit-form-{comment.pk}")
 
 
 @login_required
@@ -280,10 +283,7 @@ def comment_hide(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
     response = render(
         request, template, {"form": form, "comment": comment, "group": membership.group}
     )
-    if request.htmx and form.is_bound:
-        # The form again, with its errors, where it is (not in the comment's place).
-        reswap(retarget(response, f"#hide-form-{comment.pk}"), "outerHTML")
-    return response
+    return _errors_in_place(request, response, form, f"hide-form-{comment.pk}")
 
 
 @login_required

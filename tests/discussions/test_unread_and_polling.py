@@ -430,12 +430,17 @@ def test_passage_page_poller_asks_after_the_latest_comment(
 # Others' changes reaching an open page -------------------------------------------------
 
 
+def poller_url(html: str) -> str:
+    """Where the page's (or the last answer's) poller asks next."""
+    found = re.search(r'<div id="comment-poller" data-hx-get="([^"]+)"', html).group(1)
+    return found.replace("&amp;", "&")
+
+
 def poll_after_change(client, group, change):
     """Open the page, let `change` happen, then poll as the page would."""
-    html = client.get(passage_url(group)).content.decode()
-    poll = re.search(r'<div id="comment-poller" data-hx-get="([^"]+)"', html).group(1)
+    poll = poller_url(client.get(passage_url(group)).content.decode())
     change()
-    return client.get(poll.replace("&amp;", "&"), headers={"HX-Request": "true"})
+    return client.get(poll, headers={"HX-Request": "true"})
 
 
 def self_swaps(html: str) -> dict[int, str]:
@@ -570,12 +575,10 @@ def test_comment_updates_after_the_change_are_unchanged_again(
         group,
         lambda: services.comment_edit(editor=other_member, comment=comment, body="Second."),
     )
-    next_poll = re.search(
-        r'<div id="comment-poller" data-hx-get="([^"]+)"', first.content.decode()
-    ).group(1)
+    next_poll = poller_url(first.content.decode())
 
     # The next poll asks from the change on: nothing new, the cheap answer.
-    assert member_client.get(next_poll.replace("&amp;", "&")).status_code == 204
+    assert member_client.get(next_poll).status_code == 204
 
 
 @pytest.mark.parametrize("since", ["-5", "abc", "99999999999999999999999999", "\x00", ""])
@@ -629,10 +632,8 @@ def test_comment_updates_beyond_one_answers_worth_of_changes_come_in_the_next(
 
     first = poll_after_change(member_client, group, edit_all)
     first_swaps = self_swaps(first.content.decode())
-    next_poll = re.search(
-        r'<div id="comment-poller" data-hx-get="([^"]+)"', first.content.decode()
-    ).group(1)
-    second = member_client.get(next_poll.replace("&amp;", "&"), headers={"HX-Request": "true"})
+    next_poll = poller_url(first.content.decode())
+    second = member_client.get(next_poll, headers={"HX-Request": "true"})
 
     # The first answer carries the first fifty changes, the next one the rest.
     assert list(first_swaps) == [c.pk for c in comments[:CHANGES_PER_POLL]]
