@@ -137,6 +137,19 @@ if os.environ.get("TEST_DATABASE_NAME"):
     # Lets two test runs share one server without sharing a test database.
     DATABASES["default"]["TEST"]["NAME"] = os.environ["TEST_DATABASE_NAME"]
 
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    # Rendered comments (`{% cache %}` in _comment.html, keyed by comment_variant): each
+    # worker keeps its own, a changed comment is a new key, so nothing needs clearing
+    # and nothing needs sharing between workers. 3,000 parts of 1-3 KB: under 10 MB.
+    "template_fragments": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "template-fragments",
+        "TIMEOUT": 3600,
+        "OPTIONS": {"MAX_ENTRIES": 3000},
+    },
+}
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

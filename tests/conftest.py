@@ -1,4 +1,5 @@
 import pytest
+from django.core.cache import caches
 
 from reading.services import shipped_essay_import
 from tests.factories import make_group, make_user
@@ -8,6 +9,13 @@ from tests.factories import make_group, make_user
 def fast_password_hashing(settings):
     # The default hasher costs ~0.5 s per user; tests don't need its strength.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def empty_fragment_cache():
+    # Rendered comments are keyed by id and time of change; ids and frozen times repeat
+    # between tests, so no test may see another's.
+    caches["template_fragments"].clear()
 
 
 @pytest.fixture

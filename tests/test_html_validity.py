@@ -57,10 +57,11 @@ NOT_HTML = {
 }
 
 # A fragment is checked inside this; its errors are reported at the fragment's own lines.
+# Like every page it lands in, the document has the form its buttons submit (base.html).
 FRAGMENT_HEAD = (
     '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{}</title></head><body>\n'
 )
-FRAGMENT_FOOT = "\n</body></html>\n"
+FRAGMENT_FOOT = '\n<form id="post-action" method="post" hidden></form></body></html>\n'
 
 # A document with one known error, checked with the pages: proves vnu reads the files
 # and that its report is understood here.

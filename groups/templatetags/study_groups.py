@@ -30,6 +30,9 @@ def group_passage_url(group, position: int, *anchor_parts, shown: int | None = N
     return f"{url}#{anchor}" if anchor else url
 
 
+AGO_SHOWS_DATE_AFTER = timedelta(days=7)
+
+
 @register.filter
 def ago(value) -> str:
     """A past moment as the reader thinks of it: "just now", "5 minutes ago", "3 hours
@@ -40,6 +43,6 @@ def ago(value) -> str:
     elapsed = timezone.now() - value
     if elapsed < timedelta(minutes=1):
         return "just now"
-    if elapsed < timedelta(days=7):
+    if elapsed < AGO_SHOWS_DATE_AFTER:
         return f"{timesince(value, depth=1)} ago"
     return date_format(timezone.localtime(value), "j M Y")
