@@ -399,8 +399,12 @@ class NotificationQuerySet(models.QuerySet):
 
     def for_reader(self, user):
         """A reader's notifications about groups they still belong to (others' links would 404)."""
+        # A subquery of the reader's groups rather than a join through each group's
+        # memberships: the join planned and hashed every membership of every question's
+        # group on each page's header badge.
+        my_groups = Membership.objects.filter(user=user).values("group_id")
         return self.filter(
-            Q(comment__group__memberships__user=user) | Q(question__group__memberships__user=user),
+            Q(comment__group_id__in=my_groups) | Q(question__group_id__in=my_groups),
             recipient=user,
         )
 

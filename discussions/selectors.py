@@ -1,10 +1,12 @@
 """Reads for discussions: one query for a passage's comments, the tree built in Python."""
 
+import functools
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import (
     Case,
     Count,
@@ -539,7 +541,30 @@ def readable_notifications(user):
 
 
 def unread_notification_count(user) -> int:
-    return readable_notifications(user).unread().count()
+    """The header's count on every page: its SQL, built once per reader and worker, is
+    run as it is. Django's building of the query (the permission rules of
+    readable_notifications) cost 3 ms of every page, several times PostgreSQL's work."""
+    sql, params = _unread_count_sql(user.pk)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return row[0] if row else 0
+
+
+@functools.lru_cache(maxsize=4096)
+def _unread_count_sql(user_id: int) -> tuple[str, tuple]:
+    # The same for a reader every time: it holds their id, no time and no other state.
+    # One row (their count) or none, grouped by the one recipient.
+    reader = get_user_model()(pk=user_id)
+    counted = (
+        readable_notifications(reader)
+        .unread()
+        .order_by()
+        .values("recipient")
+        .annotate(unread=Count("pk"))
+        .values_list("unread")
+    )
+    return counted.query.sql_with_params()
 
 
 # Questions ------------------------------------------------------------------
