@@ -245,6 +245,21 @@ class Comment(models.Model):
                 condition=Q(question__isnull=True),
                 name="discussion_last_change",
             ),
+            # How many comments of a discussion a member sees (the passage's heading, the
+            # contents page), counted from the index alone: what the hidden rule reads
+            # is in it.
+            models.Index(
+                fields=["group", "passage"],
+                include=["hidden_at", "author"],
+                condition=Q(question__isnull=True, deleted_at__isnull=True),
+                name="discussion_standing",
+            ),
+            # The tops of a discussion's threads, for the page of threads shown.
+            models.Index(
+                fields=["group", "passage"],
+                condition=Q(question__isnull=True, parent__isnull=True),
+                name="discussion_threads",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

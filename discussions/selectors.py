@@ -1280,13 +1280,14 @@ def passage_activity(
 ) -> dict[int, PassageActivity]:
     """Per passage position: the comments of the group's discussion this member sees
     (not deleted) and the group's open questions on it; one query."""
+    # As discussion_count: a discussion holds no answers, so only the hidden rule applies,
+    # and the count reads the discussion_standing index alone.
     comments = (
         Comment.objects.discussion()
-        .filter(group_id=membership.group_id, passage=OuterRef("pk"), deleted_at__isnull=True)
-        .visible_to(membership)
+        .filter(_visible(membership), group_id=membership.group_id, passage=OuterRef("pk"))
         .order_by()
         .values("passage")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("*"))
         .values("n")
     )
     questions = (
