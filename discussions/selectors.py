@@ -131,6 +131,7 @@ def comments_for(
     marks = HelpfulMark.objects.filter(comment=OuterRef("pk"))
     return (
         comments.select_related("author", "hidden_by", "passage")
+        .defer("passage__search_vector")
         .annotate(
             # Counted per comment from the marks' (comment, user) index: no join over all
             # the marks, no grouping of the comments.

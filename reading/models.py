@@ -54,7 +54,15 @@ class PassageQuerySet(models.QuerySet):
         )
 
 
-class InTextManager(models.Manager.from_queryset(PassageQuerySet)):
+class PassageManager(models.Manager.from_queryset(PassageQuerySet)):
+    def get_queryset(self):
+        # The search vector serves search's queries and is never read back: every
+        # passage page would otherwise fetch the tsvector of the passage and of each
+        # neighbour.
+        return super().get_queryset().defer("search_vector")
+
+
+class InTextManager(PassageManager):
     def get_queryset(self):
         return super().get_queryset().filter(position__isnull=False)
 
@@ -80,7 +88,7 @@ class Passage(models.Model):
     # `objects` (the default, so also `text.passages`) has the passages in the text;
     # `everything` also those a revision removed. `comment.passage` finds either.
     objects = InTextManager()
-    everything = PassageQuerySet.as_manager()
+    everything = PassageManager()
 
     class Meta:
         ordering = ["text", "position"]
