@@ -10,7 +10,7 @@ from datetime import timedelta
 from functools import partial
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -25,7 +25,6 @@ from discussions.models import (
     HelpfulMark,
     Notification,
     NotificationPreference,
-    PassageVisit,
     Question,
 )
 from discussions.tasks import (
@@ -453,19 +452,31 @@ def helpful_set(*, user, comment: Comment, helpful: bool) -> None:
 
 def passage_visit_record(*, user, group: StudyGroup, passage: Passage, now=None):
     """Record this visit; return when the reader last saw this discussion (None: never)."""
-    now = now or timezone.now()
-    previous = (
-        PassageVisit.objects.filter(user=user, group=group, passage=passage)
-        .values_list("last_seen_at", flat=True)
-        .first()
-    )
-    PassageVisit.objects.bulk_create(
-        [PassageVisit(user=user, group=group, passage=passage, last_seen_at=now)],
-        update_conflicts=True,
-        unique_fields=["user", "group", "passage"],
-        update_fields=["last_seen_at"],
-    )
-    return previous
+    visit = {
+        "user": user.pk,
+        "group": group.pk,
+        "passage": passage.pk,
+        "now": now or timezone.now(),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_RECORD_VISIT, visit)
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+# One statement for every passage page: the previous time is read in the snapshot the
+# upsert starts from (one_visit_per_user_group_passage is the conflict's target).
+_RECORD_VISIT = """
+WITH previous AS (
+    SELECT last_seen_at FROM discussions_passagevisit
+    WHERE user_id = %(user)s AND group_id = %(group)s AND passage_id = %(passage)s
+), recorded AS (
+    INSERT INTO discussions_passagevisit (user_id, group_id, passage_id, last_seen_at)
+    VALUES (%(user)s, %(group)s, %(passage)s, %(now)s)
+    ON CONFLICT (user_id, group_id, passage_id) DO UPDATE SET last_seen_at = EXCLUDED.last_seen_at
+)
+SELECT last_seen_at FROM previous
+"""
 
 
 def notifications_mark_read(*, user, notification_ids=None) -> int:

@@ -70,7 +70,8 @@ def passage_page(
     neighbours = {
         p.position: p for p in text.passages.filter(position__in=[position - 1, position + 1])
     }
-    progress = reading_selectors.text_progress(user=user, text=text)
+    reading = reading_selectors.passage_reading(user=user, passage=passage)
+    progress = reading.progress
     return PassagePage(
         text=text,
         passage=passage,
@@ -85,7 +86,7 @@ def passage_page(
         group_choices=choices,
         # A group opened by its link stays beside the text from passage to passage.
         group_query=f"?group={membership.group.slug}" if membership and group_from_link else "",
-        is_read=reading_selectors.is_read(user=user, passage=passage),
+        is_read=reading.is_read,
         progress=progress,
         corrections=reading_selectors.passage_corrections(passage=passage),
     )

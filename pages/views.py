@@ -160,11 +160,12 @@ def progress_update(request: HtmxHttpRequest, text_slug: str, position: int):
     elif not request.htmx:
         messages.error(request, "That progress update was not understood; nothing changed.")
     if request.htmx:
+        reading = selectors.passage_reading(user=request.user, passage=passage)
         context = {
             "text": passage.text,
             "passage": passage,
-            "is_read": selectors.is_read(user=request.user, passage=passage),
-            "progress": selectors.text_progress(user=request.user, text=passage.text),
+            "is_read": reading.is_read,
+            "progress": reading.progress,
         }
         return render(request, "pages/passage_detail.html#progress-panel", context)
     return redirect(safe_next(request, passage.get_absolute_url()))

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, DateField, OuterRef, Subquery
+from django.db.models import Count, DateField, Exists, OuterRef, Q, Subquery
 from django.db.models.functions import TruncWeek
 
 from reading.models import Passage, PassageVersion, ReadingProgress, Revision, Text
@@ -22,6 +22,31 @@ class Progress:
     @property
     def complete(self) -> bool:
         return self.total > 0 and self.read >= self.total
+
+
+@dataclass(frozen=True)
+class PassageReading:
+    """A reader at a passage: their progress through its text, and whether they have
+    read this passage (progress None and not read for a visitor)."""
+
+    progress: Progress | None
+    is_read: bool
+
+
+def passage_reading(*, user, passage: Passage) -> PassageReading:
+    """text_progress and is_read of a passage page, in one query."""
+    if not user.is_authenticated:
+        return PassageReading(progress=None, is_read=False)
+    read = Q(Exists(ReadingProgress.objects.filter(reader=user, passage=OuterRef("pk"))))
+    counts = Passage.objects.filter(text_id=passage.text_id).aggregate(
+        total=Count("pk"),
+        read=Count("pk", filter=read),
+        this_read=Count("pk", filter=read & Q(pk=passage.pk)),
+    )
+    return PassageReading(
+        progress=Progress(read=counts["read"], total=counts["total"]),
+        is_read=counts["this_read"] > 0,
+    )
 
 
 def text_progress(*, user, text: Text) -> Progress | None:
@@ -131,10 +156,6 @@ def contents_page(
         for passage in page
     ]
     return ContentsPage(rows=rows, page=page)
-
-
-def is_read(*, user, passage: Passage) -> bool:
-    return user.is_authenticated and passage.progress.filter(reader=user).exists()
 
 
 def first_unread_passage(*, user, text: Text) -> Passage | None:

@@ -87,6 +87,20 @@ def test_passage_page_visit_records_when_it_was_seen(member_client, member, grou
     assert before <= visit.last_seen_at <= timezone.now()
 
 
+def test_passage_visit_record_answers_the_previous_visit_and_keeps_one_row(
+    member, group, passage, django_assert_num_queries
+):
+    first, second = timezone.now() - timedelta(hours=2), timezone.now()
+
+    with django_assert_num_queries(1):
+        never = services.passage_visit_record(user=member, group=group, passage=passage, now=first)
+    again = services.passage_visit_record(user=member, group=group, passage=passage, now=second)
+
+    assert (never, again) == (None, first)
+    visits = PassageVisit.objects.filter(user=member, group=group, passage=passage)
+    assert list(visits.values_list("last_seen_at", flat=True)) == [second]
+
+
 def test_passage_page_after_a_visit_only_later_comments_are_new(
     member_client, member, facilitator, group, passage
 ):

@@ -3,6 +3,7 @@
 import threading
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -11,6 +12,7 @@ from pytest_django.asserts import assertContains, assertNotContains
 from groups.models import Meeting
 from reading import services
 from reading.models import ReadingProgress
+from reading.selectors import PassageReading, Progress, passage_reading
 from tests.factories import make_group, make_text, make_user
 
 ESSAY_URL = "/texts/anatomy-of-the-sect/"
@@ -423,3 +425,31 @@ def test_home_anonymous_query_count_does_not_grow_with_texts(client, db, django_
         response = client.get("/")
 
     assert response.content.decode().count("Start reading") == 10
+
+
+# A passage page's reading state, in one query ------------------------------------
+
+
+def test_passage_reading_counts_the_text_and_this_passage_in_one_query(
+    reader, essay, django_assert_num_queries
+):
+    third = essay.passages.get(position=3)
+    for position in (1, 3, 4):
+        services.progress_set(
+            reader=reader, passage=essay.passages.get(position=position), read=True
+        )
+    services.progress_set(
+        reader=make_user("someone-else"), passage=essay.passages.get(position=2), read=True
+    )
+    with django_assert_num_queries(1):
+        at_third = passage_reading(user=reader, passage=third)
+    assert at_third == PassageReading(progress=Progress(read=3, total=10), is_read=True)
+    second = passage_reading(user=reader, passage=essay.passages.get(position=2))
+    assert second == PassageReading(progress=Progress(read=3, total=10), is_read=False)
+
+
+def test_passage_reading_of_a_visitor_is_nothing_and_asks_nothing(essay, django_assert_num_queries):
+    first = essay.passages.get(position=1)
+    with django_assert_num_queries(0):
+        state = passage_reading(user=AnonymousUser(), passage=first)
+    assert state == PassageReading(progress=None, is_read=False)
