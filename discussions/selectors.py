@@ -349,6 +349,8 @@ def thread_page(
     thread_count = rows[0][1]
     comments = (
         comments_for(membership=membership, passage=passage)
+        # The passage's words are here already: not once more with every comment.
+        .defer("passage__body")
         .filter(pk__in=_threads_with_first_replies_sql(root_ids, REPLIES_PER_THREAD))
         .annotate(reply_count=_reply_count(membership))
     )
