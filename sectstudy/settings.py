@@ -131,7 +131,12 @@ DATABASES["default"]["OPTIONS"].setdefault(
     "options",
     f"-c statement_timeout={int(os.environ.get('DATABASE_STATEMENT_TIMEOUT_MS', '30000'))}",
 )
-DATABASES["default"].setdefault("CONN_MAX_AGE", 0 if DEBUG else 60)
+# Each worker keeps its connection for a minute (health-checked before reuse): opening
+# one per request cost more than most pages. Set here, not left to DATABASE_URL's
+# parser, whose default of 0 reconnected on every request.
+DATABASES["default"]["CONN_MAX_AGE"] = int(
+    os.environ.get("DATABASE_CONN_MAX_AGE", "0" if DEBUG else "60")
+)
 DATABASES["default"].setdefault("TEST", {})
 if os.environ.get("TEST_DATABASE_NAME"):
     # Lets two test runs share one server without sharing a test database.

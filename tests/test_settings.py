@@ -129,6 +129,30 @@ def test_settings_production_with_email_host_uses_it():
     assert result.returncode == 0
 
 
+PRINT_CONNECTION_AGE = (
+    "import django; django.setup(); from django.conf import settings; "
+    "database = settings.DATABASES['default']; "
+    "print(database['CONN_MAX_AGE'], database['CONN_HEALTH_CHECKS'])"
+)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        # A DATABASE_URL's parser would say 0: a new connection for every request.
+        ({"DATABASE_URL": "postgres://someone@db.example.org/sectstudy"}, "60 True\n"),
+        ({}, "60 True\n"),
+        ({"DATABASE_CONN_MAX_AGE": "5"}, "5 True\n"),
+        ({"DEBUG": "1", "SECRET_KEY": None}, "0 True\n"),
+    ],
+)
+def test_settings_production_workers_keep_their_database_connection(overrides, expected):
+    result = run_python(["-c", PRINT_CONNECTION_AGE], production_env(**overrides))
+
+    assert result.stdout == expected
+    assert result.returncode == 0
+
+
 def test_settings_development_without_email_host_uses_console():
     result = run_python(["-c", PRINT_MAILER], production_env(DEBUG="1", SECRET_KEY=None))
 
