@@ -398,6 +398,8 @@ class PassageVisit(models.Model):
     last_seen_at = models.DateTimeField()
 
     class Meta:
+        # Also the conflict target of services._RECORD_VISIT, which names this table
+        # and its columns in SQL: keep the two together.
         constraints = [
             models.UniqueConstraint(
                 fields=["user", "group", "passage"], name="one_visit_per_user_group_passage"

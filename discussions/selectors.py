@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.db.models import (
     Case,
@@ -544,21 +545,31 @@ def readable_notifications(user):
 
 
 def unread_notification_count(user) -> int:
-    """The header's count on every page: its SQL, built once per reader and worker, is
-    run as it is. Django's building of the query (the permission rules of
+    """The header's count on every page: its SQL is built once per worker and run with
+    the reader's id. Django's building of the query (the permission rules of
     readable_notifications) cost 3 ms of every page, several times PostgreSQL's work."""
-    sql, params = _unread_count_sql(user.pk)
+    sql, params = _unread_count_sql()
+    params = tuple(user.pk if _is_reader_marker(value) else value for value in params)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     return row[0] if row else 0
 
 
-@functools.lru_cache(maxsize=4096)
-def _unread_count_sql(user_id: int) -> tuple[str, tuple]:
-    # The same for a reader every time: it holds their id, no time and no other state.
-    # One row (their count) or none, grouped by the one recipient.
-    reader = get_user_model()(pk=user_id)
+# Stands for the reader's id while the query is built; no id, role or flag equals it.
+_READER_MARKER = -7_301_947_113
+
+
+def _is_reader_marker(value) -> bool:
+    return type(value) is int and value == _READER_MARKER
+
+
+@functools.cache
+def _unread_count_sql() -> tuple[str, tuple]:
+    # The query must hold nothing that changes between requests but the reader (no
+    # time, no setting): everything else is fixed at the first page a worker serves.
+    # One row (the count) or none, grouped by the one recipient.
+    reader = get_user_model()(pk=_READER_MARKER)
     counted = (
         readable_notifications(reader)
         .unread()
@@ -567,7 +578,10 @@ def _unread_count_sql(user_id: int) -> tuple[str, tuple]:
         .annotate(unread=Count("pk"))
         .values_list("unread")
     )
-    return counted.query.sql_with_params()
+    sql, params = counted.query.sql_with_params()
+    if str(_READER_MARKER) in sql or not any(map(_is_reader_marker, params)):
+        raise ImproperlyConfigured("The unread count's reader must be a query parameter.")
+    return sql, params
 
 
 # Questions ------------------------------------------------------------------

@@ -34,15 +34,10 @@ class PassageReading:
 
 
 def passage_reading(*, user, passage: Passage) -> PassageReading:
-    """text_progress and is_read of a passage page, in one query."""
+    """text_progress and whether this passage is read, in one query."""
     if not user.is_authenticated:
         return PassageReading(progress=None, is_read=False)
-    read = Q(Exists(ReadingProgress.objects.filter(reader=user, passage=OuterRef("pk"))))
-    counts = Passage.objects.filter(text_id=passage.text_id).aggregate(
-        total=Count("pk"),
-        read=Count("pk", filter=read),
-        this_read=Count("pk", filter=read & Q(pk=passage.pk)),
-    )
+    counts = _reading_counts(user=user, text_id=passage.text_id, passage_pk=passage.pk)
     return PassageReading(
         progress=Progress(read=counts["read"], total=counts["total"]),
         is_read=counts["this_read"] > 0,
@@ -52,11 +47,18 @@ def passage_reading(*, user, passage: Passage) -> PassageReading:
 def text_progress(*, user, text: Text) -> Progress | None:
     if not user.is_authenticated:
         return None
-    total = text.passages.count()
-    read = ReadingProgress.objects.filter(
-        reader=user, passage__text=text, passage__position__isnull=False
-    ).count()
-    return Progress(read=read, total=total)
+    counts = _reading_counts(user=user, text_id=text.pk)
+    return Progress(read=counts["read"], total=counts["total"])
+
+
+def _reading_counts(*, user, text_id: int, passage_pk: int | None = None) -> dict[str, int]:
+    """The text's passages, those the reader has read and, given a passage, whether it
+    is one of them: one query, the one definition of a reader's progress."""
+    read = Q(Exists(ReadingProgress.objects.filter(reader=user, passage=OuterRef("pk"))))
+    counts = {"total": Count("pk"), "read": Count("pk", filter=read)}
+    if passage_pk is not None:
+        counts["this_read"] = Count("pk", filter=read & Q(pk=passage_pk))
+    return Passage.objects.filter(text_id=text_id).aggregate(**counts)
 
 
 @dataclass(frozen=True)

@@ -150,7 +150,6 @@ CACHES = {
     "template_fragments": {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
         "LOCATION": "template-fragments",
-        "TIMEOUT": 3600,
         "OPTIONS": {"MAX_ENTRIES": 1500},
     },
 }

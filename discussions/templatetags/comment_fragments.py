@@ -7,29 +7,19 @@ change to anything listed here is a new key, so nothing is ever cleared by hand:
 services bump `updated_at` on every visible change of the comment itself (edit, hide,
 pin, helpful mark, re-anchoring...), and the rest is the reader's side of it. The part
 holds no per-request secret: its buttons submit the page's one form (`post-action`).
-Anything the part starts to show must be added here; the test that renders every
-variant with and without the cache guards it."""
+Anything the part starts to show must be added here; the tests that render
+each kind of comment, for each kind of reader, with and without the cache guard it."""
 
 from django import template
 from django.utils import timezone
 
 from groups import permissions
-from groups.templatetags.study_groups import AGO_SHOWS_DATE_AFTER, ago
+from groups.templatetags.study_groups import ago_key
 
 register = template.Library()
 
 # The rules the part asks with `{% permitted %}`, about this reader and this comment.
 FRAGMENT_RULES = ("may_mark_helpful", "may_edit_comment", "may_reply", "may_reattach_quote")
-
-
-def _time_in_words(moment) -> str:
-    """What `ago` shows, without formatting a date for it: after a week it shows the
-    date, which the time zone (also in the key) fixes."""
-    if moment is None:
-        return ""
-    if timezone.now() - moment >= AGO_SHOWS_DATE_AFTER:
-        return "date"
-    return ago(moment)
 
 
 @register.simple_tag(takes_context=True)
@@ -58,8 +48,8 @@ def comment_variant(context, node, membership, oob=False) -> str:
         allowed,
         group.slug if group else "",
         # Times: as words relative to now, and dates in the reader's time zone.
-        _time_in_words(comment.created_at),
-        _time_in_words(comment.edited_at),
+        ago_key(comment.created_at),
+        ago_key(comment.edited_at),
         timezone.get_current_timezone_name(),
         bool(oob),
     )

@@ -46,3 +46,13 @@ def ago(value) -> str:
     if elapsed < AGO_SHOWS_DATE_AFTER:
         return f"{timesince(value, depth=1)} ago"
     return date_format(timezone.localtime(value), "j M Y")
+
+
+def ago_key(value) -> str:
+    """What `ago` shows, for a cache key, without formatting a date for it: after a
+    week it shows the date, which the time zone (in the key as well) fixes."""
+    if not value:
+        return ""
+    if timezone.now() - value >= AGO_SHOWS_DATE_AFTER:
+        return "date"
+    return ago(value)
