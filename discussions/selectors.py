@@ -1,6 +1,7 @@
 """Reads for discussions: one query for a passage's comments, the tree built in Python."""
 
 import functools
+from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
@@ -45,6 +46,10 @@ from reading.models import Passage, ReadingProgress
 
 THREADS_PER_PAGE = 20
 REPLIES_PER_THREAD = 6  # of each thread on the passage page, the first in time
+# A page of threads shows at most this many comments: in a busy discussion each thread
+# shows fewer of its first replies (the same number for all), so the page costs what a
+# quiet one does and a reader sees every thread's start before the depths of any.
+COMMENTS_PER_PAGE = 60
 REPLIES_SHOWN = 5  # under one comment, before "show N more replies"
 MAX_NESTED_DEPTH = 8  # deeper: "continue this thread", on the thread's own page
 INDENT_LEVELS = 4
@@ -356,7 +361,7 @@ def thread_page(
         .annotate(reply_count=_reply_count(membership))
     )
     nodes = {}
-    for comment in comments:
+    for comment in _first_replies_within(list(comments), COMMENTS_PER_PAGE):
         node = _node(membership, comment, last_seen)
         node.reply_count = comment.reply_count
         nodes[comment.pk] = node
@@ -366,6 +371,25 @@ def thread_page(
         if node.comment.has_quote and node.show_body:
             node.detached = _anchor(passage, node.comment) is None
     return ThreadPage(threads=threads, thread_count=thread_count, version=version)
+
+
+def _first_replies_within(comments: list[Comment], budget: int) -> list[Comment]:
+    """Threads' tops and, of each thread, as many of its first replies (in time) as
+    `budget` comments in all allow, the same number for every thread. A time prefix of
+    a thread is a tree (each reply comes after its parent), so nothing kept loses its
+    parent; what is left out is counted by reply_count ("show N more replies")."""
+    replies: dict[int, list[Comment]] = defaultdict(list)
+    tops = 0
+    for comment in comments:  # in time
+        if comment.root_id is None:
+            tops += 1
+        else:
+            replies[comment.root_id].append(comment)
+    per_thread = REPLIES_PER_THREAD
+    while per_thread and sum(min(per_thread, len(r)) for r in replies.values()) > budget - tops:
+        per_thread -= 1
+    left_out = {c.pk for thread in replies.values() for c in thread[per_thread:]}
+    return [comment for comment in comments if comment.pk not in left_out]
 
 
 def passage_anchors(*, membership: Membership, passage: Passage) -> list[tuple[int, int, int]]:

@@ -523,10 +523,26 @@ def test_passage_page_renders_a_bounded_number_of_comments_however_big_the_threa
 
     html = other_client.get(passage_url(group)).content.decode()
 
-    # Each thread with its first replies in time, the rest behind "show more replies".
-    shown = rendered_comment_count(html)
-    assert shown == 20 * (1 + selectors.REPLIES_SHOWN)
-    assert html.count("Show 45 more replies") == 20
+    # Each thread with as many of its first replies in time as the page's budget
+    # allows for all twenty, the rest behind "show more replies".
+    per_thread = (selectors.COMMENTS_PER_PAGE - 20) // 20
+    assert rendered_comment_count(html) == 20 * (1 + per_thread) == selectors.COMMENTS_PER_PAGE
+    assert html.count(f"Show {50 - per_thread} more replies") == 20
+
+
+def test_passage_page_shows_a_quiet_discussion_s_threads_whole(
+    other_client, group, passage, facilitator, member
+):
+    # Ten threads of four replies each: under the page's budget, nothing is held back.
+    for n in range(10):
+        parent = post_comment(facilitator, group, passage, f"Thread {n}.")
+        for r in range(4):
+            parent = post_comment(member, group, passage, f"Reply {r}.", parent=parent)
+
+    html = other_client.get(passage_url(group)).content.decode()
+
+    assert rendered_comment_count(html) == 50
+    assert "more repl" not in html
 
 
 def test_comment_helpful_with_htmx_reads_the_comment_alone_at_1_and_1000_in_its_thread(
