@@ -339,9 +339,10 @@ def thread_page(
     stop: int = THREADS_PER_PAGE,
     last_seen: datetime | None = None,
 ) -> ThreadPage:
-    """Threads start..stop of a passage, each with its first REPLIES_PER_THREAD replies
-    in time; a reply with more under it says how many. Reads and renders the same
-    number of comments on a passage with 50 comments or 5,000."""
+    """Threads start..stop of a passage, each with its first replies in time (up to
+    REPLIES_PER_THREAD, fewer when the page would hold more than COMMENTS_PER_PAGE); a
+    comment with more under it says how many. Reads and renders about the same number
+    of comments on a passage with 50 comments or 5,000."""
     version = thread_version(group_id=membership.group_id, passage_id=passage.pk)
     # The ids of the threads shown, each row with the count of them all (a window).
     rows = list(
