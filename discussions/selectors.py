@@ -362,7 +362,10 @@ def thread_page(
         .annotate(reply_count=_reply_count(membership))
     )
     nodes = {}
-    for comment in _first_replies_within(list(comments), COMMENTS_PER_PAGE):
+    # Without JavaScript, "show more threads" asks for pages 1..n at once: each of them
+    # keeps its own budget.
+    pages = max(1, -(-(stop - start) // THREADS_PER_PAGE))
+    for comment in _first_replies_within(list(comments), COMMENTS_PER_PAGE * pages):
         node = _node(membership, comment, last_seen)
         node.reply_count = comment.reply_count
         nodes[comment.pk] = node

@@ -530,6 +530,25 @@ def test_passage_page_renders_a_bounded_number_of_comments_however_big_the_threa
     assert html.count(f"Show {50 - per_thread} more replies") == 20
 
 
+def test_passage_page_showing_more_threads_keeps_each_page_s_budget(
+    other_client, group, passage, facilitator, member
+):
+    # Forty threads of three replies: 160 comments; two pages of threads at once (the
+    # page without JavaScript after "show more threads") hold two pages' worth.
+    for n in range(40):
+        parent = post_comment(facilitator, group, passage, f"Thread {n}.")
+        Comment.objects.bulk_create(
+            [_comment(group, passage, member, 1000 * n + r, parent=parent) for r in range(3)]
+        )
+
+    html = other_client.get(f"{passage_url(group)}&shown=40").content.decode()
+
+    per_thread = (2 * selectors.COMMENTS_PER_PAGE - 40) // 40
+    assert per_thread == 2
+    assert rendered_comment_count(html) == 40 * (1 + per_thread)
+    assert html.count("Show 1 more reply") == 40
+
+
 def test_passage_page_shows_a_quiet_discussion_s_threads_whole(
     other_client, group, passage, facilitator, member
 ):
