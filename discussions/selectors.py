@@ -16,7 +16,6 @@ from django.db.models import (
     Exists,
     F,
     IntegerField,
-    Max,
     OuterRef,
     Q,
     Subquery,
@@ -272,12 +271,40 @@ class ThreadVersion(NamedTuple):
 def thread_version(*, group_id: int, passage_id: int) -> ThreadVersion:
     """A discussion's fingerprint: two index probes (discussion_newest and
     discussion_last_change), whatever the size of the discussion."""
-    stats = (
-        Comment.objects.discussion()
-        .filter(group_id=group_id, passage_id=passage_id)
-        .aggregate(last_id=Max("pk"), changed_at=Max("updated_at"))
+    row = (
+        Passage.everything.filter(pk=passage_id)
+        .annotate(**_discussion_version(group_id))
+        .values_list("last_id", "changed_at")
+        .first()
     )
-    return ThreadVersion(last_id=stats["last_id"] or 0, changed_at=stats["changed_at"])
+    last_id, changed_at = row or (None, None)
+    return ThreadVersion(last_id=last_id or 0, changed_at=changed_at)
+
+
+def passage_version(*, group_id: int, text_id: int, position: int) -> ThreadVersion | None:
+    """thread_version of a text's passage by position, in one query with finding the
+    passage (all the poll reads of a discussion that has not changed); None without
+    that passage."""
+    row = (
+        Passage.objects.filter(text_id=text_id, position=position)
+        .annotate(**_discussion_version(group_id))
+        .values_list("last_id", "changed_at")
+        .first()
+    )
+    if row is None:
+        return None
+    last_id, changed_at = row
+    return ThreadVersion(last_id=last_id or 0, changed_at=changed_at)
+
+
+def _discussion_version(group_id: int) -> dict:
+    # The newest comment and the latest change of the passage (OuterRef) in the group's
+    # discussion, each the end of a partial index.
+    discussion = Comment.objects.discussion().filter(group_id=group_id, passage=OuterRef("pk"))
+    return {
+        "last_id": Subquery(discussion.order_by("-pk").values("pk")[:1]),
+        "changed_at": Subquery(discussion.order_by("-updated_at").values("updated_at")[:1]),
+    }
 
 
 def _threads_in_order(membership: Membership, passage: Passage):

@@ -354,15 +354,19 @@ def comment_updates(request: HtmxHttpRequest, group_slug: str, position: int):
     """Polled every 15 s: others' new comments since `after` and the comments changed
     since `since` (edited, deleted, hidden, pinned, marked helpful), as out-of-band swaps.
 
-    An unchanged discussion costs one query of two index probes and answers 304 (ETag)
-    or 204. When the only newer comments are the reader's own or hidden ones, the
-    answer is the poller alone, asking after them from then on.
+    An unchanged discussion costs one query (the passage and two index probes) after
+    the membership, and answers 304 (ETag) or 204. When the only newer comments are the
+    reader's own or hidden ones, the answer is the poller alone, asking after them from
+    then on.
     """
     membership = membership_or_404(request, group_slug)
-    passage = group_passage_or_404(membership, position)
+    version = selectors.passage_version(
+        group_id=membership.group_id, text_id=membership.group.text_id, position=position
+    )
+    if version is None:
+        raise Http404("No such passage.")
     after = _poll_number(request, "after")
     since = _poll_number(request, "since")
-    version = selectors.thread_version(group_id=membership.group_id, passage_id=passage.pk)
     # What the answer contains depends on the reader, `after` and `since`: all in the tag.
     etag = f'"{version.tag}/{request.user.pk}/{after}/{since}"'
     if request.headers.get("If-None-Match") == etag:
@@ -377,6 +381,7 @@ def comment_updates(request: HtmxHttpRequest, group_slug: str, position: int):
         return response
     # A change written just before `since` may commit just after the page read it: look
     # a little further back (re-sending a comment as it stands is harmless).
+    passage = group_passage_or_404(membership, position)
     since_moment = datetime.fromtimestamp(min(since, 2**53) / 1_000_000, tz=UTC)
     if not request.GET.get("more"):  # `more`: the rest of a long list of changes, exactly
         since_moment -= POLL_OVERLAP

@@ -10,7 +10,7 @@ from django.utils import timezone
 from discussions import services
 from discussions.models import Comment, PassageVisit
 from groups.models import Membership
-from tests.discussions.helpers import ESSAY_URL, passage_url, post_comment, updates_url
+from tests.discussions.helpers import ESSAY_URL, HTMX, passage_url, post_comment, updates_url
 
 
 def new_comment_ids(html: str) -> list[int]:
@@ -652,3 +652,8 @@ def test_comment_updates_beyond_one_answers_worth_of_changes_come_in_the_next(
     # The first answer carries the first fifty changes, the next one the rest.
     assert list(first_swaps) == [c.pk for c in comments[:CHANGES_PER_POLL]]
     assert set(self_swaps(second.content.decode())) >= {c.pk for c in comments[CHANGES_PER_POLL:]}
+
+
+def test_comment_updates_of_a_passage_the_text_does_not_have_is_404(member_client, group):
+    assert member_client.get(updates_url(group, position=11), headers=HTMX).status_code == 404
+    assert member_client.get(updates_url(group, position=0), headers=HTMX).status_code == 404
