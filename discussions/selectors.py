@@ -271,23 +271,26 @@ class ThreadVersion(NamedTuple):
 def thread_version(*, group_id: int, passage_id: int) -> ThreadVersion:
     """A discussion's fingerprint: two index probes (discussion_newest and
     discussion_last_change), whatever the size of the discussion."""
-    row = (
-        Passage.everything.filter(pk=passage_id)
-        .annotate(**_discussion_version(group_id))
-        .values_list("last_id", "changed_at")
-        .first()
-    )
-    last_id, changed_at = row or (None, None)
-    return ThreadVersion(last_id=last_id or 0, changed_at=changed_at)
+    version = _version_of(group_id, Passage.everything.filter(pk=passage_id))
+    return version or ThreadVersion(last_id=0, changed_at=None)
 
 
 def passage_version(*, group_id: int, text_id: int, position: int) -> ThreadVersion | None:
     """thread_version of a text's passage by position, in one query with finding the
     passage (all the poll reads of a discussion that has not changed); None without
     that passage."""
+    return _version_of(group_id, Passage.objects.filter(text_id=text_id, position=position))
+
+
+def _version_of(group_id: int, passages) -> ThreadVersion | None:
+    # The newest comment and the latest change of the passage in the group's discussion,
+    # each the end of a partial index; None when `passages` finds no passage.
+    discussion = Comment.objects.discussion().filter(group_id=group_id, passage=OuterRef("pk"))
     row = (
-        Passage.objects.filter(text_id=text_id, position=position)
-        .annotate(**_discussion_version(group_id))
+        passages.annotate(
+            last_id=Subquery(discussion.order_by("-pk").values("pk")[:1]),
+            changed_at=Subquery(discussion.order_by("-updated_at").values("updated_at")[:1]),
+        )
         .values_list("last_id", "changed_at")
         .first()
     )
@@ -295,16 +298,6 @@ def passage_version(*, group_id: int, text_id: int, position: int) -> ThreadVers
         return None
     last_id, changed_at = row
     return ThreadVersion(last_id=last_id or 0, changed_at=changed_at)
-
-
-def _discussion_version(group_id: int) -> dict:
-    # The newest comment and the latest change of the passage (OuterRef) in the group's
-    # discussion, each the end of a partial index.
-    discussion = Comment.objects.discussion().filter(group_id=group_id, passage=OuterRef("pk"))
-    return {
-        "last_id": Subquery(discussion.order_by("-pk").values("pk")[:1]),
-        "changed_at": Subquery(discussion.order_by("-updated_at").values("updated_at")[:1]),
-    }
 
 
 def _threads_in_order(membership: Membership, passage: Passage):
