@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, DateField, Exists, OuterRef, Q, Subquery
+from django.db.models import Count, DateField, OuterRef, Q, Subquery
 from django.db.models.functions import TruncWeek
 
 from reading.models import Passage, PassageVersion, ReadingProgress, Revision, Text
@@ -54,11 +54,10 @@ def text_progress(*, user, text: Text) -> Progress | None:
 def _reading_counts(*, user, text_id: int, passage_pk: int | None = None) -> dict[str, int]:
     """The text's passages, those the reader has read and, given a passage, whether it
     is one of them: one query, the one definition of a reader's progress."""
-    read = Q(Exists(ReadingProgress.objects.filter(reader=user, passage=OuterRef("pk"))))
-    counts = {"total": Count("pk"), "read": Count("pk", filter=read)}
+    counts = {"total": Count("pk"), "read": Count("pk", filter=Q(is_read=True))}
     if passage_pk is not None:
-        counts["this_read"] = Count("pk", filter=read & Q(pk=passage_pk))
-    return Passage.objects.filter(text_id=text_id).aggregate(**counts)
+        counts["this_read"] = Count("pk", filter=Q(is_read=True, pk=passage_pk))
+    return Passage.objects.filter(text_id=text_id).with_read_state(user).aggregate(**counts)
 
 
 @dataclass(frozen=True)
