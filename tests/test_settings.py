@@ -31,6 +31,7 @@ SETTINGS_VARIABLES = (
     "SECURE_SSL_REDIRECT",
     "SECURE_HSTS_SECONDS",
     "LOG_LEVEL",
+    "DATABASE_PREPARED_STATEMENTS",
     # Set by the browser tests for Playwright's event loop; never part of a deployment.
     "DJANGO_ALLOW_ASYNC_UNSAFE",
 )
@@ -151,6 +152,45 @@ def test_settings_production_workers_keep_their_database_connection(overrides, e
 
     assert result.stdout == expected
     assert result.returncode == 0
+
+
+PRINT_PREPARED = (
+    "import django; django.setup(); from django.conf import settings; "
+    "options = settings.DATABASES['default']['OPTIONS']; "
+    "print(options['server_side_binding'], options['prepare_threshold'])"
+)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({}, "True 5\n"),
+        ({"DEBUG": "1", "SECRET_KEY": None}, "True 5\n"),
+        # Behind a pooler that cannot keep a session's prepared statements.
+        ({"DATABASE_PREPARED_STATEMENTS": "0"}, "True None\n"),
+    ],
+)
+def test_settings_database_prepares_repeated_statements_unless_told_not_to(overrides, expected):
+    result = run_python(["-c", PRINT_PREPARED], production_env(**overrides))
+
+    assert result.stdout == expected
+    assert result.returncode == 0
+
+
+@pytest.mark.django_db
+def test_settings_a_query_run_again_and_again_is_prepared_once():
+    from django.contrib.auth.models import User
+    from django.db import connection
+
+    for attempt in range(6):  # prepared from the fifth run on
+        list(User.objects.filter(username=f"nobody-{attempt}"))
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+            ['%FROM "auth_user" WHERE "auth_user"."username" = $1%'],
+        )
+        assert cursor.fetchone()[0] == 1
 
 
 def test_settings_development_without_email_host_uses_console():
