@@ -18,6 +18,8 @@ PAGES = (
     "poll, nothing new",
     "anonymous passage",
 )
+# Reference pages (benchkit.urls): what a logged-in page pays before its own work.
+REFERENCES = ("Django alone", "empty page")
 FLOOR_SHARE = {
     "passage, 50 comments": 0.25,
     "poll, nothing new": 0.60,
@@ -196,6 +198,36 @@ class Report:
             )
         return found
 
+    def ceilings(self, rows: dict) -> list[str]:
+        """What the reference pages allow: no logged-in page can beat the empty page, so
+        each page's share of it says how much of the cost is the page's own."""
+        references = {
+            name: statistics.mean(rows[name]["ratio"])
+            for name in REFERENCES
+            if name in rows and rows[name]["ratio"]
+        }
+        empty = statistics.mean(rows["empty page"]["rps"]) if "empty page" in references else 0
+        if not references:
+            return []
+        lines = [
+            "",
+            "## What the stack allows",
+            "",
+            "Reference pages served only by the benchmark (scripts/benchkit/urls.py): "
+            + "; ".join(f"{name}: {share:.1%} of the floor" for name, share in references.items())
+            + ". No logged-in page can do better than the empty page (session, user, the site's"
+            " header with its unread count).",
+        ]
+        if empty:
+            lines += ["", "| page | share of the floor | share of the empty page |", "|---|---|---|"]
+            for name in FLOOR_SHARE:
+                if name in rows and rows[name]["ratio"]:
+                    lines.append(
+                        f"| {name} | {statistics.mean(rows[name]['ratio']):.1%}"
+                        f" | {statistics.mean(rows[name]['rps']) / empty:.0%} |"
+                    )
+        return lines
+
     def harness_problems(self) -> list[str]:
         problems = []
         for name, row in self.rows().items():
@@ -270,6 +302,7 @@ class Report:
             "|---|---|---|---|",
         ]
         lines += [f"| {w} | {t} | {v} | {verdict(ok)} |" for w, t, v, ok in self.targets(rows)]
+        lines += self.ceilings(rows)
         lines += ["", "## Worker memory (RSS from /proc)", ""]
         for number, run in enumerate(self.runs, 1):
             sizes = ", ".join(f"{r / 1024:.1f} MB" for r in run["rss_kib"])

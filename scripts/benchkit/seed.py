@@ -484,6 +484,9 @@ def plan(
             f"?after={last_in_fifty}&since={fifty_since}"
         ),
         "anonymous passage": f"/texts/{text.slug}/{FIFTY_POSITION}/",
+        # What the stack costs before a page does anything (benchkit.urls).
+        "Django alone": "/bench/django-alone",
+        "empty page": "/bench/empty-page",
     }
     return {
         "text": text.slug,
