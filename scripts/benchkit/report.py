@@ -219,7 +219,11 @@ class Report:
             " header with its unread count).",
         ]
         if empty:
-            lines += ["", "| page | share of the floor | share of the empty page |", "|---|---|---|"]
+            lines += [
+                "",
+                "| page | share of the floor | share of the empty page |",
+                "|---|---|---|",
+            ]
             for name in FLOOR_SHARE:
                 if name in rows and rows[name]["ratio"]:
                     lines.append(
