@@ -13,9 +13,10 @@ def fast_password_hashing(settings):
 
 @pytest.fixture(autouse=True)
 def empty_fragment_cache():
-    # Rendered comments are keyed by id and time of change; ids and frozen times repeat
-    # between tests, so no test may see another's.
+    # Rendered comments are keyed by id and time of change, headers by user id; ids and
+    # frozen times repeat between tests, so no test may see another's.
     caches["template_fragments"].clear()
+    caches["site_headers"].clear()
 
 
 @pytest.fixture

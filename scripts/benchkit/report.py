@@ -206,9 +206,9 @@ class Report:
             for name in REFERENCES
             if name in rows and rows[name]["ratio"]
         }
-        empty = statistics.mean(rows["empty page"]["rps"]) if "empty page" in references else 0
         if not references:
             return []
+        empty = statistics.mean(rows["empty page"]["rps"]) if "empty page" in references else 0
         lines = [
             "",
             "## What the stack allows",

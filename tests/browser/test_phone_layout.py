@@ -185,6 +185,12 @@ def test_phone_header_is_one_row_with_a_menu(
         expect(my_questions).to_be_hidden()
     my_questions_count = page.locator(".site-nav a[href='/questions/']").count()
     assert my_questions_count == 2  # the wide row's and the menu's: one shown at a time
+    # Log out submits the page's post-action form (the header itself holds no token).
+    if java_script:
+        nav.get_by_text("Menu").click()
+    nav.get_by_role("button", name="Log out").click()
+    expect(nav.get_by_role("link", name="Log in")).to_be_visible()
+    expect(nav.get_by_text("Menu")).to_have_count(0)
 
 
 def test_desktop_header_shows_every_link_in_one_row(new_context, live_server, circle, log_in):

@@ -28,6 +28,7 @@ from tests.factories import make_user
 NO_FRAGMENT_CACHE = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "template_fragments": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"},
+    "site_headers": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"},
 }
 # Per response: the masked CSRF token, the scripts' nonce, the forms' submission ids
 # and the poll's "changes since" (the time of the request when nothing changed).
