@@ -61,7 +61,9 @@ def passage_discussion(
     page = selectors.thread_page(
         membership=membership, passage=passage, stop=shown, last_seen=last_seen
     )
-    anchors = selectors.passage_anchors(membership=membership, passage=passage)
+    # A discussion nobody has written in yet has no quotes and nothing to count.
+    empty = page.version.is_empty
+    anchors = [] if empty else selectors.passage_anchors(membership=membership, passage=passage)
     return PassageDiscussion(
         threads=page.threads,
         more_threads=max(0, page.thread_count - shown),
@@ -79,5 +81,7 @@ def passage_discussion(
             )
             for view in selectors.passage_questions(membership=membership, passage=passage)
         ],
-        comment_count=selectors.discussion_count(membership=membership, passage=passage),
+        comment_count=(
+            0 if empty else selectors.discussion_count(membership=membership, passage=passage)
+        ),
     )

@@ -264,6 +264,11 @@ class ThreadVersion(NamedTuple):
     changed_at: datetime | None  # the latest change to any comment (a new one included)
 
     @property
+    def is_empty(self) -> bool:
+        """No comment was ever written here (not even one deleted since): nothing to read."""
+        return self.last_id == 0
+
+    @property
     def tag(self) -> str:
         return f"{self.last_id}/{self.changed_at.timestamp() if self.changed_at else '-'}"
 
@@ -364,6 +369,8 @@ def thread_page(
     comment with more under it says how many. Reads and renders about the same number
     of comments on a passage with 50 comments or 5,000."""
     version = thread_version(group_id=membership.group_id, passage_id=passage.pk)
+    if version.is_empty:
+        return ThreadPage(threads=[], thread_count=start, version=version)
     # The ids of the threads shown, each row with the count of them all (a window).
     rows = list(
         _threads_in_order(membership, passage)

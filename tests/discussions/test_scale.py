@@ -7,6 +7,7 @@ import threading
 
 import pytest
 from django.db import connection
+from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 
 from discussions import selectors, services
@@ -172,6 +173,25 @@ def test_passage_page_query_count_is_the_same_for_1_10_and_1000_comments(
     with django_assert_num_queries(at_one):
         response = client.get(url)
     assert "more comment threads" in response.content.decode()
+
+
+def test_passage_page_of_a_discussion_nobody_wrote_in_skips_its_three_reads(
+    group, passage, authors
+):
+    """No threads to list, no quotes to highlight, nothing to count: the discussion's
+    version already says so."""
+    client = logged_in(authors[0])
+    url = passage_url(group)
+    nothing_shown = '<p class="empty-thread" id="empty-thread">No comments yet.'
+    assert nothing_shown in client.get(url).content.decode()
+    empty = count_queries(client, url)
+
+    # One comment, deleted: the page shows the same, after reading the discussion.
+    grow_discussion(group, passage, authors, to=1)
+    Comment.objects.update(deleted_at=F("created_at"), body="", body_html="")
+    assert nothing_shown in client.get(url).content.decode()
+
+    assert count_queries(client, url) == empty + 3
 
 
 def test_thread_more_query_count_is_the_same_for_small_and_large_discussions(
