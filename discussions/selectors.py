@@ -126,31 +126,34 @@ def comments_for(
     """A passage's discussion, the answer threads of questions (question_ids), or one
     thread (root_id)."""
     user = membership.user
-    comments = Comment.objects.filter(group_id=membership.group_id)
-    if root_id is not None:
-        comments = comments.thread(root_id)
-    elif question_ids is None:
-        comments = comments.discussion().filter(passage=passage)
+    if root_id is None and question_ids is None:
+        # Read from the passage's side, each comment comes with this very passage (no
+        # join, no copy of it per comment).
+        comments = passage.comments.filter(group_id=membership.group_id).discussion()
+        comments = comments.select_related("author", "hidden_by")
     else:
-        comments = comments.filter(question_id__in=question_ids)
-    marks = HelpfulMark.objects.filter(comment=OuterRef("pk"))
-    return (
-        comments.select_related("author", "hidden_by", "passage")
-        .defer("passage__search_vector")
-        .annotate(
-            # Counted per comment from the marks' (comment, user) index: no join over all
-            # the marks, no grouping of the comments.
-            helpful_count=Coalesce(
-                Subquery(
-                    marks.order_by().values("comment").annotate(n=Count("pk")).values("n"),
-                    output_field=IntegerField(),
-                ),
-                0,
-            ),
-            marked_helpful=Exists(marks.filter(user=user)),
+        comments = Comment.objects.filter(group_id=membership.group_id)
+        comments = (
+            comments.thread(root_id)
+            if root_id is not None
+            else comments.filter(question_id__in=question_ids)
         )
-        .order_by("created_at", "pk")
-    )
+        comments = comments.select_related("author", "hidden_by", "passage").defer(
+            "passage__search_vector"
+        )
+    marks = HelpfulMark.objects.filter(comment=OuterRef("pk"))
+    return comments.annotate(
+        # Counted per comment from the marks' (comment, user) index: no join over all
+        # the marks, no grouping of the comments.
+        helpful_count=Coalesce(
+            Subquery(
+                marks.order_by().values("comment").annotate(n=Count("pk")).values("n"),
+                output_field=IntegerField(),
+            ),
+            0,
+        ),
+        marked_helpful=Exists(marks.filter(user=user)),
+    ).order_by("created_at", "pk")
 
 
 def _visible(membership: Membership) -> Q:
@@ -383,8 +386,6 @@ def thread_page(
     thread_count = rows[0][1]
     comments = (
         comments_for(membership=membership, passage=passage)
-        # The passage's words are here already: not once more with every comment.
-        .defer("passage__body")
         .filter(pk__in=_threads_with_first_replies_sql(root_ids, REPLIES_PER_THREAD))
         .annotate(reply_count=_reply_count(membership))
     )

@@ -194,6 +194,18 @@ def test_passage_page_of_a_discussion_nobody_wrote_in_skips_its_three_reads(
     assert count_queries(client, url) == empty + 3
 
 
+def test_a_passages_comments_come_with_that_passage_not_a_copy_each(
+    django_assert_num_queries, group, passage, authors
+):
+    grow_discussion(group, passage, authors, to=10)
+    membership = Membership.objects.select_related("user").get(group=group, user=authors[0])
+
+    with django_assert_num_queries(1):
+        comments = list(selectors.comments_for(membership=membership, passage=passage))
+        assert {id(comment.passage) for comment in comments} == {id(passage)}
+    assert len(comments) == 10
+
+
 def test_thread_more_query_count_is_the_same_for_small_and_large_discussions(
     django_assert_num_queries, group, passage, authors
 ):
