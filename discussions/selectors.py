@@ -268,7 +268,7 @@ class ThreadVersion(NamedTuple):
 
     @property
     def is_empty(self) -> bool:
-        """No comment was ever written here (not even one deleted since): nothing to read."""
+        """The discussion holds no comment now, not even a deleted one: nothing to read."""
         return self.last_id == 0
 
     @property

@@ -127,7 +127,7 @@ class Report:
                 (
                     "passage, 5,000 comments",
                     f"costs <= {BIG_OVER_FIFTY}x the 50-comment page",
-                    f"{cost:.1f}x",
+                    f"{cost:.2f}x",
                     cost <= BIG_OVER_FIFTY,
                 )
             )

@@ -194,7 +194,7 @@ def test_passage_page_of_a_discussion_nobody_wrote_in_skips_its_three_reads(
     assert count_queries(client, url) == empty + 3
 
 
-def test_a_passages_comments_come_with_that_passage_not_a_copy_each(
+def test_comments_for_a_passage_give_each_comment_that_passage_not_a_copy(
     django_assert_num_queries, group, passage, authors
 ):
     grow_discussion(group, passage, authors, to=10)
