@@ -139,10 +139,11 @@ DATABASES["default"]["CONN_MAX_AGE"] = int(
 )
 # Parameters travel apart from the SQL, so a kept connection prepares each statement
 # after it has run five times (psycopg's threshold) and PostgreSQL parses it only once;
-# once it settles on a generic plan, it stops planning it too. For the pages' counting queries,
-# planning cost more than running. Workers must restart after a migration that changes
-# a column's type (a prepared statement's result type is fixed). A pooler in transaction
-# mode that cannot keep prepared statements needs DATABASE_PREPARED_STATEMENTS=0.
+# once it settles on a generic plan, it stops planning it too. For the pages' counting
+# queries, planning cost more than running. Workers must restart after a migration that
+# changes a column's type (a prepared statement's result type is fixed). A pooler in
+# transaction mode that cannot keep prepared statements needs
+# DATABASE_PREPARED_STATEMENTS=0.
 if env_bool("DATABASE_PREPARED_STATEMENTS", True):
     DATABASES["default"]["OPTIONS"].setdefault("server_side_binding", True)
     DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", 5)
