@@ -126,21 +126,19 @@ def comments_for(
     """A passage's discussion, the answer threads of questions (question_ids), or one
     thread (root_id)."""
     user = membership.user
-    if root_id is None and question_ids is None:
+    if root_id is not None:
+        comments = Comment.objects.filter(group_id=membership.group_id).thread(root_id)
+    elif question_ids is not None:
+        comments = Comment.objects.filter(
+            group_id=membership.group_id, question_id__in=question_ids
+        )
+    else:
         # Read from the passage's side, each comment comes with this very passage (no
         # join, no copy of it per comment).
         comments = passage.comments.filter(group_id=membership.group_id).discussion()
-        comments = comments.select_related("author", "hidden_by")
-    else:
-        comments = Comment.objects.filter(group_id=membership.group_id)
-        comments = (
-            comments.thread(root_id)
-            if root_id is not None
-            else comments.filter(question_id__in=question_ids)
-        )
-        comments = comments.select_related("author", "hidden_by", "passage").defer(
-            "passage__search_vector"
-        )
+    comments = comments.select_related("author", "hidden_by")
+    if root_id is not None or question_ids is not None:
+        comments = comments.select_related("passage").defer("passage__search_vector")
     marks = HelpfulMark.objects.filter(comment=OuterRef("pk"))
     return comments.annotate(
         # Counted per comment from the marks' (comment, user) index: no join over all
