@@ -551,13 +551,18 @@ def comment_node(*, membership: Membership, comment: Comment) -> Node | None:
     return node
 
 
+def _counted_comments(membership: Membership, passage):
+    """The comments of a passage's discussion (a Passage, or OuterRef) that this member
+    sees, as counts count them: read from the discussion_standing index alone (a
+    discussion holds no answers, so only the hidden rule applies)."""
+    return Comment.objects.discussion().filter(
+        _visible(membership), group_id=membership.group_id, passage=passage
+    )
+
+
 def discussion_count(*, membership: Membership, passage: Passage) -> int:
     """How many comments of a passage's discussion this member sees (the heading count)."""
-    return (
-        Comment.objects.discussion()
-        .filter(_visible(membership), group_id=membership.group_id, passage=passage)
-        .count()
-    )
+    return _counted_comments(membership, passage).count()
 
 
 def new_comment_counts(*, user, group_id: int, text_id: int) -> dict[int, int]:
@@ -1351,11 +1356,8 @@ def passage_activity(
 ) -> dict[int, PassageActivity]:
     """Per passage position: the comments of the group's discussion this member sees
     (not deleted) and the group's open questions on it; one query."""
-    # As discussion_count: a discussion holds no answers, so only the hidden rule applies,
-    # and the count reads the discussion_standing index alone.
     comments = (
-        Comment.objects.discussion()
-        .filter(_visible(membership), group_id=membership.group_id, passage=OuterRef("pk"))
+        _counted_comments(membership, OuterRef("pk"))
         .order_by()
         .values("passage")
         .annotate(n=Count("*"))
