@@ -543,15 +543,20 @@ def rendered_comment_count(html: str) -> int:
     return len(re.findall(r'<article class="comment[^"]*"\s+id="comment-\d+"', html))
 
 
+def threads_with_replies(group, passage, starter, replier, *, threads: int, replies: int):
+    """`threads` threads started by `starter`, each with `replies` replies by `replier`."""
+    for n in range(threads):
+        parent = post_comment(starter, group, passage, f"Thread {n}.")
+        Comment.objects.bulk_create(
+            [_comment(group, passage, replier, 1000 * n + r, parent=parent) for r in range(replies)]
+        )
+
+
 def test_passage_page_renders_a_bounded_number_of_comments_however_big_the_threads(
     other_client, group, passage, facilitator, member
 ):
     # Twenty threads of fifty replies each, nested: a thousand comments in all.
-    for n in range(20):
-        parent = post_comment(facilitator, group, passage, f"Thread {n}.")
-        Comment.objects.bulk_create(
-            [_comment(group, passage, member, 1000 * n + r, parent=parent) for r in range(50)]
-        )
+    threads_with_replies(group, passage, facilitator, member, threads=20, replies=50)
 
     html = other_client.get(passage_url(group)).content.decode()
 
@@ -567,11 +572,7 @@ def test_passage_page_showing_more_threads_keeps_each_page_s_budget(
 ):
     # Forty threads of three replies: 160 comments; two pages of threads at once (the
     # page without JavaScript after "show more threads") hold two pages' worth.
-    for n in range(40):
-        parent = post_comment(facilitator, group, passage, f"Thread {n}.")
-        Comment.objects.bulk_create(
-            [_comment(group, passage, member, 1000 * n + r, parent=parent) for r in range(3)]
-        )
+    threads_with_replies(group, passage, facilitator, member, threads=40, replies=3)
 
     html = other_client.get(f"{passage_url(group)}&shown=40").content.decode()
 
