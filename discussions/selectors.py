@@ -97,11 +97,49 @@ class Node:
 
     @property
     def descendant_count(self) -> int:
-        return sum(1 + child.descendant_count for child in self.children)
+        # A loop, not recursion: replies nest to any depth.
+        count, below = 0, list(self.children)
+        while below:
+            node = below.pop()
+            count += 1
+            below.extend(node.children)
+        return count
 
     @property
     def nested_too_deep(self) -> bool:
         return self.depth >= MAX_NESTED_DEPTH and self.replies_total > 0
+
+
+class TreeStep(NamedTuple):
+    """One step of rendering a comment tree as a flat sequence: a comment opens (its
+    own part, its reply slot, the start of its replies) or closes (after its replies)."""
+
+    node: Node
+    opens: bool
+    continue_link: bool = False  # opens: its replies are on its thread's own page
+    more_replies: bool = False  # closes: "show N more replies" after those shown
+
+
+def tree_steps(node: Node, *, expanded: bool) -> list[TreeStep]:
+    """The steps that render `node` with its replies: all of them (`expanded`, a
+    thread's page), or each comment's first REPLIES_SHOWN, those below MAX_NESTED_DEPTH
+    behind "continue this thread". A loop instead of a recursive template include: a thread is as deep as its
+    readers make it, and each include costs a context and about a dozen stack frames."""
+    steps: list[TreeStep] = []
+    pending: list[tuple[Node, bool]] = [(node, True)]  # a stack: the next step is last
+    while pending:
+        current, opening = pending.pop()
+        elsewhere = not expanded and current.nested_too_deep
+        if not opening:
+            more = not expanded and not elsewhere and current.hidden_children_count > 0
+            steps.append(TreeStep(current, opens=False, more_replies=more))
+            continue
+        steps.append(TreeStep(current, opens=True, continue_link=elsewhere))
+        pending.append((current, False))
+        if not elsewhere:
+            children = current.children if expanded else current.shown_children
+            pending.extend((child, True) for child in reversed(children))
+    return steps
 
 
 @dataclass
@@ -196,16 +234,16 @@ def _arrange(nodes: dict[int, Node]) -> list[Node]:
             node.parent_author = parent.comment.author if parent.show_body else None
             parent.children.append(node)
 
-    def prune(children: list[Node]) -> list[Node]:
-        # Placeholders without replies are dropped: nothing to keep the shape of.
-        kept = []
-        for child in children:
-            child.children = prune(child.children)
-            if child.show_body or child.children or child.reply_count:
-                kept.append(child)
-        return kept
+    # Placeholders without replies are dropped: nothing to keep the shape of. Deepest
+    # first (a loop, not recursion: replies nest to any depth), so a placeholder whose
+    # replies were all dropped is dropped too.
+    for node in sorted(nodes.values(), key=lambda node: -node.depth):
+        node.children = [child for child in node.children if _kept(child)]
+    return [root for root in roots if _kept(root)]
 
-    return prune(roots)
+
+def _kept(node: Node) -> bool:
+    return node.show_body or bool(node.children) or bool(node.reply_count)
 
 
 def _anchor(passage: Passage, comment: Comment) -> tuple[int, int] | None:

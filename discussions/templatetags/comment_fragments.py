@@ -1,5 +1,7 @@
-"""`{% comment_variant node membership oob as variant %}`: everything a comment's own
-part (`_comment.html#self`) depends on, as the key of its `{% cache %}` block.
+"""How `_comment.html` renders comments: `{% comment_tree %}` gives the flat steps of a
+thread, and `{% comment_variant node membership oob as variant %}` everything a
+comment's own part (`_comment.html#self`) depends on, as the key of its `{% cache %}`
+block.
 
 Rendering was most of a discussion page's time (about 1 ms a comment); each variant of
 a comment is now rendered once per worker and then read from the fragment cache. A
@@ -13,6 +15,7 @@ each kind of comment, for each kind of reader, with and without the cache guard 
 from django import template
 from django.utils import timezone
 
+from discussions import selectors
 from groups import permissions
 from groups.templatetags.study_groups import ago_key
 
@@ -54,3 +57,10 @@ def comment_variant(context, node, membership, oob=False) -> str:
         bool(oob),
     )
     return ":".join(str(part) for part in parts)
+
+
+@register.simple_tag
+def comment_tree(node, expanded=False) -> list[selectors.TreeStep]:
+    """`{% comment_tree node expanded as steps %}`: the flat steps `_comment.html` renders
+    a comment and its replies from (see selectors.tree_steps)."""
+    return selectors.tree_steps(node, expanded=bool(expanded))

@@ -3,7 +3,9 @@ concurrent replies (also racing a delete) through the real views."""
 
 import functools
 import re
+import sys
 import threading
+from html.parser import HTMLParser
 
 import pytest
 from django.db import connection
@@ -23,6 +25,7 @@ from tests.discussions.helpers import (
     logged_in,
     passage_url,
     post_comment,
+    reply_chain,
     updates_url,
 )
 from tests.factories import make_user
@@ -418,6 +421,82 @@ def test_comment_thread_page_shows_all_30_replies(other_client, group, thirty_re
 
     assert comment_ids(html) == [parent.pk] + [r.pk for r in replies]
     assert "more repl" not in html
+
+
+class _ArticleNesting(HTMLParser):
+    """Each comment's article, in order, with the comment whose article holds it (None:
+    no comment's; other articles, such as the passage, count as none)."""
+
+    def __init__(self):
+        super().__init__()
+        self.open: list[int | None] = []
+        self.inside: list[tuple[int, int | None]] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "article":
+            found = dict(attrs).get("id", "").removeprefix("comment-")
+            pk = int(found) if found.isdigit() else None
+            if pk is not None:
+                self.inside.append((pk, self.open[-1] if self.open else None))
+            self.open.append(pk)
+
+    def handle_endtag(self, tag):
+        if tag == "article":
+            self.open.pop()
+
+
+def article_nesting(html: str) -> list[tuple[int, int | None]]:
+    parser = _ArticleNesting()
+    parser.feed(html)
+    assert parser.open == []  # every article closed
+    return parser.inside
+
+
+# Deeper than Python's recursion limit: nothing between the database and the page may
+# recurse once per level of replies.
+DEEPER_THAN_RECURSION = sys.getrecursionlimit() + 100
+
+
+def test_comment_thread_page_of_any_depth_shows_every_reply_inside_its_parent(
+    other_client, group, passage, member, facilitator
+):
+    chain = reply_chain(group, passage, [member, facilitator], DEEPER_THAN_RECURSION)
+
+    response = other_client.get(comment_url(group, chain[0]))
+
+    assert response.status_code == 200
+    nesting = article_nesting(response.content.decode())
+    assert nesting == [(chain[0].pk, None)] + [
+        (reply.pk, parent.pk) for parent, reply in zip(chain, chain[1:], strict=False)
+    ]
+
+
+def test_replies_of_a_thread_of_any_depth_continue_on_its_page_with_the_count_below(
+    other_client, group, passage, member, facilitator
+):
+    chain = reply_chain(group, passage, [member, facilitator], DEEPER_THAN_RECURSION)
+
+    html = other_client.get(
+        comment_url(group, chain[6]), {"part": "replies", "after": 0}, headers=HTMX
+    ).content.decode()
+
+    assert comment_ids(html) == [chain[7].pk, chain[8].pk]
+    below = DEEPER_THAN_RECURSION - 9
+    assert f"Continue this thread ({below} more replies)" in html
+
+
+def test_passage_page_of_a_thread_of_any_depth_shows_its_first_replies(
+    other_client, group, passage, member, facilitator
+):
+    chain = reply_chain(group, passage, [member, facilitator], DEEPER_THAN_RECURSION)
+
+    html = other_client.get(passage_url(group)).content.decode()
+
+    shown = chain[: 1 + selectors.REPLIES_PER_THREAD]
+    assert article_nesting(html) == [(chain[0].pk, None)] + [
+        (reply.pk, parent.pk) for parent, reply in zip(shown, shown[1:], strict=False)
+    ]
+    assert "Show 1 more reply" in html
 
 
 # Concurrency -------------------------------------------------------------------------------
