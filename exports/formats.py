@@ -15,6 +15,7 @@ from exports.selectors import (
     ExportComment,
     ExportPassage,
     GroupBackup,
+    in_thread_order,
 )
 
 CSV_COLUMNS = (
@@ -67,14 +68,16 @@ def _comment_header(comment: ExportComment) -> str:
     return header
 
 
-def _comment_markdown(comment: ExportComment, depth: int = 1) -> Iterator[str]:
-    lines = [_comment_header(comment)]
-    if comment.body:
-        lines += ["", *comment.body.splitlines()]
-    yield from _quoted(lines, depth)
-    for reply in comment.replies:
-        yield from _quoted([""], depth)
-        yield from _comment_markdown(reply, depth + 1)
+def _comment_markdown(thread: ExportComment) -> Iterator[str]:
+    # Each reply quoted one level deeper than its parent, after a blank line of its
+    # parent's level.
+    for comment, level in in_thread_order(thread):
+        if level:
+            yield from _quoted([""], level)
+        lines = [_comment_header(comment)]
+        if comment.body:
+            lines += ["", *comment.body.splitlines()]
+        yield from _quoted(lines, level + 1)
 
 
 def _passage_markdown(passage: ExportPassage, is_notebook: bool) -> Iterator[str]:
@@ -130,12 +133,17 @@ def _cell(value) -> str:
     return f"'{text}" if text.startswith(FORMULA_START) else text
 
 
-def _comment_rows(comment: ExportComment, passage: str) -> Iterator[list[str]]:
+def _thread_rows(thread: ExportComment, passage: str) -> Iterator[list[str]]:
+    for comment, _level in in_thread_order(thread):
+        yield _comment_row(comment, passage)
+
+
+def _comment_row(comment: ExportComment, passage: str) -> list[str]:
     if comment.placeholder:
         state = "deleted" if comment.placeholder == DELETED else "hidden"
     else:
         state = "hidden" if comment.hidden else ""
-    yield [
+    return [
         _cell(value)
         for value in (
             comment.id,
@@ -151,8 +159,6 @@ def _comment_rows(comment: ExportComment, passage: str) -> Iterator[list[str]]:
             comment.helpful_count,
         )
     ]
-    for reply in comment.replies:
-        yield from _comment_rows(reply, passage)
 
 
 def discussion_csv_rows(export: DiscussionExport) -> Iterator[list[str]]:
@@ -163,9 +169,9 @@ def discussion_csv_rows(export: DiscussionExport) -> Iterator[list[str]]:
         label = "removed" if passage.is_removed else str(passage.position)
         for question in passage.questions:
             for answer in question.answers:
-                yield from _comment_rows(answer, label)
+                yield from _thread_rows(answer, label)
         for thread in passage.threads:
-            yield from _comment_rows(thread, label)
+            yield from _thread_rows(thread, label)
 
 
 def csv_text(rows: Iterable[list[str]], batch: int = 200) -> Iterator[str]:

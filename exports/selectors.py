@@ -220,15 +220,27 @@ def build_threads(rows: list[dict]) -> list[ExportComment]:
         parent = nodes.get(node.parent_id) if node.parent_id else None
         (parent.replies if parent is not None else roots).append(node)
 
-    def prune(children: list[ExportComment]) -> list[ExportComment]:
-        kept = []
-        for child in children:
-            child.replies = prune(child.replies)
-            if not child.placeholder or child.replies:
-                kept.append(child)
-        return kept
+    # A placeholder with nothing kept under it goes: replies before their parents
+    # (reversed thread order), so one whose replies all went goes too.
+    for root in roots:
+        for comment, _level in reversed(list(in_thread_order(root))):
+            comment.replies = [reply for reply in comment.replies if _kept(reply)]
+    return [root for root in roots if _kept(root)]
 
-    return prune(roots)
+
+def _kept(comment: ExportComment) -> bool:
+    return not comment.placeholder or bool(comment.replies)
+
+
+def in_thread_order(comment: ExportComment) -> Iterator[tuple[ExportComment, int]]:
+    """A comment and all the replies under it, each after its parent and before that
+    parent's next reply, with how many levels below `comment` it is. A loop, not
+    recursion: replies nest to any depth."""
+    pending = [(comment, 0)]
+    while pending:
+        current, level = pending.pop()
+        yield current, level
+        pending.extend((reply, level + 1) for reply in reversed(current.replies))
 
 
 def _question_rows(membership: Membership) -> dict[int, list[Question]]:

@@ -448,13 +448,13 @@ def _thread_roots(parents: dict[int, int | None]) -> dict[int, int | None]:
     """Each comment's thread root (None at the top), refusing cycles."""
     roots: dict[int, int | None] = {}
     for number in parents:
-        seen = [number]
+        seen = {number}
         current = number
         while parents[current] is not None:
             current = parents[current]
             if current in seen:
                 _fail("", f"comment {number}'s replies go round in a circle")
-            seen.append(current)
+            seen.add(current)
         roots[number] = current if current != number else None
     return roots
 
