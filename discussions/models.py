@@ -175,6 +175,7 @@ class Comment(models.Model):
     # How many replies up its thread's top is (0 at the top), fixed when it is written:
     # one comment renders at its depth without reading the thread above it.
     depth = models.PositiveSmallIntegerField(db_default=0, editable=False)
+    DEEPEST = 32_767  # the largest depth the column (a PostgreSQL smallint) holds
     # Set on an answer (top level) and on every reply in its thread.
     question = models.ForeignKey(
         Question, on_delete=models.CASCADE, null=True, blank=True, related_name="comments"

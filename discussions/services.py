@@ -177,6 +177,10 @@ def comment_create(
             raise ValidationError("You can only reply within the same discussion.")
         if parent.is_deleted:
             raise ValidationError("That comment was deleted; it can no longer be answered.")
+        if parent.depth >= Comment.DEEPEST:
+            raise ValidationError(
+                "This thread is nested as deeply as it can be: reply to a comment above."
+            )
     fields = _quote_fields(passage, quote, quote_start) if parent is None else {}
     try:
         with transaction.atomic():

@@ -11,6 +11,7 @@ import pytest
 from django.db import connection
 from django.db.models import F
 from django.test.utils import CaptureQueriesContext
+from pytest_django.asserts import assertContains
 
 from discussions import selectors, services
 from discussions.anchoring import quote_in_passage
@@ -497,6 +498,22 @@ def test_passage_page_of_a_thread_of_any_depth_shows_its_first_replies(
         (reply.pk, parent.pk) for parent, reply in zip(shown, shown[1:], strict=False)
     ]
     assert "Show 1 more reply" in html
+
+
+def test_reply_below_the_deepest_depth_stored_is_refused_with_a_message(
+    member_client, group, passage, member, facilitator
+):
+    top, deepest = reply_chain(group, passage, [member, facilitator], 2)
+    Comment.objects.filter(pk=deepest.pk).update(depth=Comment.DEEPEST)
+
+    response = member_client.post(create_url(group), {"body": "Deeper?", "parent": deepest.pk})
+
+    assertContains(
+        response,
+        "This thread is nested as deeply as it can be: reply to a comment above.",
+        status_code=422,
+    )
+    assert Comment.objects.filter(group=group).count() == 2
 
 
 # Concurrency -------------------------------------------------------------------------------
