@@ -207,9 +207,12 @@ def member_remove(request: HtmxHttpRequest, group_slug: str, membership_pk: int)
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def group_leave(request: HtmxHttpRequest, group_slug: str):
+    """GET: the confirmation page; POST: the member leaves."""
     membership = membership_permitted(request, group_slug, permissions.may_leave_group)
+    if request.method != "POST":
+        return render(request, "groups/group_leave.html", {"group": membership.group})
     try:
         services.membership_remove(acting_user=request.user, membership=membership)
     except ValidationError as error:

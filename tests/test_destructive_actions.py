@@ -109,6 +109,13 @@ ACTIONS = [
         "Cancel the meeting of {day}?",
     ),
     (
+        "leave the group",
+        "member",
+        lambda g, w: g.get_absolute_url(),
+        lambda g, w: reverse("group_leave", args=[g.slug]),
+        "Leave Reading circle?",
+    ),
+    (
         "make a new invitation link",
         "facilitator",
         lambda g, w: g.get_absolute_url(),

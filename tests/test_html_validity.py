@@ -327,6 +327,7 @@ def _pages(w: dict) -> list[Page]:
         get("member-remove", "ada", url("member_remove", g, w["ben"].pk)),
         get("meeting-cancel", "ada", url("meeting_cancel", g, meeting.pk)),
         get("invitation-new", "ada", url("invitation_regenerate", g)),
+        get("group-leave", "ben", url("group_leave", g)),
         post(
             "invitation-new-errors",
             "ada",

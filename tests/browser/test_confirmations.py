@@ -215,3 +215,36 @@ def test_destructive_group_actions_ask_for_confirmation_first(
     assert re.search(r"/join/", page.get_by_label("Invitation link").input_value())
     assert BOXES == []
     console.assert_clean()
+
+
+@pytest.mark.parametrize("java_script", [True, False])
+def test_leaving_a_group_asks_first(
+    java_script, new_context, essay, log_in, console, assert_accessible
+):
+    amara = make_user("amara")
+    group = make_group(
+        essay, facilitator=make_user("fatima"), name="Night readers", members=[amara]
+    )
+    page = logged_in_at(
+        new_context(java_script_enabled=java_script), log_in, "amara", group.get_absolute_url()
+    )
+
+    def ask():
+        page.get_by_text("Leave this group", exact=True).click()
+        if java_script:
+            dialog = page.get_by_role("dialog", name="Leave Night readers?")
+            expect(dialog).to_be_visible()
+            assert_accessible(page)
+            return dialog
+        expect(page.get_by_role("heading", name="Leave Night readers?", level=1)).to_be_visible()
+        return page.get_by_role("main")
+
+    ask().get_by_text("Stay in the group", exact=True).click()
+    expect(page.get_by_role("heading", name="Night readers", level=1)).to_be_visible()
+    assert Membership.objects.filter(group=group, user=amara).exists()
+
+    ask().get_by_role("button", name="Yes, leave the group").click()
+    expect(page.get_by_text("You left “Night readers”.")).to_be_visible()
+    assert not Membership.objects.filter(group=group, user=amara).exists()
+    assert BOXES == []
+    console.assert_clean()
