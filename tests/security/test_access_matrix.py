@@ -134,9 +134,11 @@ EXPECTATIONS: dict[str, Access] = {
         statuses={"GET": facilitator_only(200), "POST": facilitator_only(302)},
         data={"POST": lambda world: {"name": "Renamed circle", "description": ""}},
     ),
-    # The member leaves; the group's only facilitator is sent back with a message.
-    "group_leave": Access(kwargs=("group_slug",), statuses={"POST": in_group(302)}),
-    # Destructive actions: GET is the confirmation page, POST does it.
+    # Destructive actions: GET is the confirmation page, POST does it. The member
+    # leaves; the group's only facilitator is sent back with a message.
+    "group_leave": Access(
+        kwargs=("group_slug",), statuses={"GET": in_group(200), "POST": in_group(302)}
+    ),
     "invitation_regenerate": Access(
         kwargs=("group_slug",),
         statuses={"GET": facilitator_only(200), "POST": facilitator_only(302)},
@@ -699,7 +701,7 @@ NOTEBOOK_EXPECTATIONS: dict[str, dict[str, dict[str, int | str]]] = {
     # Groups: the notebook's page, and none of the pages that manage a group.
     "group_detail": {"GET": own_notebook(200)},
     "group_edit": {"GET": NO_SUCH_PAGE, "POST": NO_SUCH_PAGE},
-    "group_leave": {"POST": NO_SUCH_PAGE},
+    "group_leave": {"GET": NO_SUCH_PAGE, "POST": NO_SUCH_PAGE},
     "invitation_regenerate": {"GET": NO_SUCH_PAGE, "POST": NO_SUCH_PAGE},
     "member_role": {"POST": NO_SUCH_PAGE},
     "member_remove": {"GET": NO_SUCH_PAGE, "POST": NO_SUCH_PAGE},
