@@ -15,6 +15,7 @@ from axes.handlers.database import AxesDatabaseHandler
 from axes.helpers import get_failure_limit
 from axes.models import AccessAttempt
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Sum
 from django.http import HttpResponse
@@ -65,7 +66,8 @@ def throttle(limit: Limit, subject: str, *, now: datetime | None = None) -> None
     now = now or timezone.now()
     seconds = int(limit.per.total_seconds())
     window_start = datetime.fromtimestamp(int(now.timestamp()) // seconds * seconds, tz=now.tzinfo)
-    key = f"{limit.name}:{subject}"[:200]
+    # A subject can come from a form (an email address): PostgreSQL's text holds no NUL.
+    key = f"{limit.name}:{subject}".replace("\x00", "")[:200]
     table = ActionCount._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
@@ -144,3 +146,14 @@ class LoginFailureHandler(AxesDatabaseHandler):
         if from_address >= settings.LOGIN_ADDRESS_FAILURE_LIMIT:
             return max(failures, get_failure_limit(request, credentials))
         return failures
+
+
+def login_username(request, credentials: dict | None = None) -> str | None:
+    """The name a login attempt gave, as django-axes records it (AXES_USERNAME_CALLABLE):
+    cut to the longest a username can be, since a longer one names nobody and axes'
+    column holds 255 characters (Django's login form does not check the length)."""
+    source = credentials if credentials else getattr(request, "data", request.POST)
+    username = source.get(settings.AXES_USERNAME_FORM_FIELD)
+    if username is None:
+        return None
+    return username[: get_user_model()._meta.get_field("username").max_length]
