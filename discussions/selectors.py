@@ -545,11 +545,23 @@ def poll_diff(
     )
 
 
-def submitted_comment(user, submission_id) -> Comment | None:
-    """The comment this user already posted with this form, if any."""
+def submitted_comment(
+    user, submission_id, *, group_id: int, passage_id: int, parent_id: int | None, body: str
+) -> Comment | None:
+    """The comment this user already posted with this very form, if any: the same words
+    in the same place, and still there. The same form sent again with other words (say
+    a page restored by Back) is a new post, not a retry."""
     if submission_id is None:
         return None
-    return Comment.objects.filter(author=user, submission_id=submission_id).first()
+    return Comment.objects.filter(
+        author=user,
+        submission_id=submission_id,
+        group_id=group_id,
+        passage_id=passage_id,
+        parent_id=parent_id,
+        body=body,
+        deleted_at__isnull=True,
+    ).first()
 
 
 def _single_node(membership: Membership, comment: Comment) -> Node:

@@ -168,8 +168,19 @@ def comment_create(
     """Post a comment or a reply. Posting the same form again (same `submission_id`)
     returns the comment it already made."""
     permissions.require(permissions.may_comment, membership_of(author, group.pk))
-    if existing := selectors.submitted_comment(author, submission_id):
+    same_post = {
+        "group_id": group.pk,
+        "passage_id": passage.pk,
+        "parent_id": parent.pk if parent is not None else None,
+        "body": body,
+    }
+    if existing := selectors.submitted_comment(author, submission_id, **same_post):
         return existing
+    if (
+        submission_id is not None
+        and Comment.objects.filter(author=author, submission_id=submission_id).exists()
+    ):
+        submission_id = None  # the form was used again, for another post: a new one
     if passage.text_id != group.text_id:
         raise ValidationError("That passage is not part of this group's text.")
     if parent is not None:
@@ -198,7 +209,7 @@ def comment_create(
             )
             _notify_for_comment(comment)
     except IntegrityError as error:
-        if existing := selectors.submitted_comment(author, submission_id):
+        if existing := selectors.submitted_comment(author, submission_id, **same_post):
             return existing  # the same form, posted twice at once: the first one won
         # The parent was deleted between the form being shown and submitted.
         raise ValidationError("The comment you replied to was just deleted.") from error
@@ -555,12 +566,13 @@ def _notify_members_of_question(question: Question, kind: str, recipients) -> li
 def question_create(*, facilitator, group: StudyGroup, submission_id=None, **fields) -> Question:
     """Assign a question. Posting the same form again returns the question it made."""
     _require_question_manager(facilitator, group.pk)
-    if submission_id is not None and (
-        existing := Question.objects.filter(
-            created_by=facilitator, submission_id=submission_id
-        ).first()
-    ):
-        return existing
+    if submission_id is not None:
+        earlier = Question.objects.filter(created_by=facilitator, submission_id=submission_id)
+        # The same words in the same group: a retry. Other words: the form was used again.
+        if existing := earlier.filter(group=group, body=fields.get("body", "")).first():
+            return existing
+        if earlier.exists():
+            submission_id = None
     last = (
         Question.objects.filter(group=group, first_position=fields["first_position"])
         .order_by("-order")

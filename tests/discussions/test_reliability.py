@@ -17,6 +17,7 @@ from discussions.models import Comment, Question
 from groups import throttling
 from groups.models import ActionCount
 from tests.discussions.helpers import create_url, passage_url
+from tests.factories import make_group, make_user
 
 HTMX = {"HX-Request": "true"}
 
@@ -157,6 +158,60 @@ def test_question_posted_twice_with_one_submission_id_is_stored_once(facilitator
     facilitator_client.post(url, data)
     facilitator_client.post(url, data)
     assert Question.objects.count() == 1
+
+
+def test_a_form_sent_again_with_other_words_is_a_new_comment(member_client, group):
+    """A page restored by Back keeps its form's id: what is typed there is a new post."""
+    submission_id = str(uuid.uuid4())
+    member_client.post(create_url(group), {"body": "First.", "submission_id": submission_id})
+
+    response = member_client.post(
+        create_url(group), {"body": "Second.", "submission_id": submission_id}
+    )
+
+    second = Comment.objects.get(body="Second.")
+    assert response["Location"] == f"{passage_url(group)}#comment-{second.pk}"
+    assert Comment.objects.count() == 2
+
+
+def test_a_form_sent_again_after_its_comment_was_deleted_posts_anew(member, member_client, group):
+    data = {"body": "Said again.", "submission_id": str(uuid.uuid4())}
+    member_client.post(create_url(group), data)
+    services.comment_delete(user=member, comment=Comment.objects.get())
+
+    member_client.post(create_url(group), data)
+
+    assert Comment.objects.filter(body="Said again.", deleted_at__isnull=True).count() == 1
+
+
+def test_an_id_used_in_another_group_or_passage_posts_here(member, member_client, group):
+    elsewhere = make_group(group.text, facilitator=make_user("host"), members=[member])
+    submission_id = str(uuid.uuid4())
+    member_client.post(create_url(elsewhere), {"body": "Same.", "submission_id": submission_id})
+    member_client.post(create_url(group, 2), {"body": "Same.", "submission_id": submission_id})
+
+    response = member_client.post(
+        create_url(group), {"body": "Same.", "submission_id": submission_id}, headers=HTMX
+    )
+
+    assert response.status_code == 200
+    here = Comment.objects.get(group=group, passage__position=1)
+    assert f'id="comment-{here.pk}"' in response.content.decode()
+    assert Comment.objects.filter(body="Same.").count() == 3
+
+
+def test_a_question_form_sent_again_with_other_words_is_a_new_question(facilitator_client, group):
+    url = reverse("question_create", args=[group.slug])
+    data = {"first_position": 1, "last_position": 1, "submission_id": str(uuid.uuid4())}
+    facilitator_client.post(url, {**data, "body": "Why?"})
+    facilitator_client.post(
+        url, {**data, "body": "And how?", "first_position": 3, "last_position": 3}
+    )
+
+    assert sorted(Question.objects.values_list("body", "first_position")) == [
+        ("And how?", 3),
+        ("Why?", 1),
+    ]
 
 
 # Throttling --------------------------------------------------------------------------------
