@@ -162,6 +162,13 @@ class NotificationPreferenceForm(forms.Form):
         ),
     )
 
+    def clean_time_zone(self) -> str:
+        # A browser always posts the menu's choice ("" for the site's); a post without
+        # it keeps the reader's zone.
+        if self.add_prefix("time_zone") not in self.data:
+            return self.initial.get("time_zone", "")
+        return self.cleaned_data["time_zone"]
+
     def clean_email_delivery(self) -> str:
         # A browser always posts one of the radio buttons; a post without (a script)
         # keeps the reader's choice.

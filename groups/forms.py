@@ -133,6 +133,13 @@ class MeetingNotesForm(forms.ModelForm):
         help_texts = {"notes": "Markdown. Members see them on the meeting's page."}
         widgets = {"notes": forms.Textarea(attrs={"rows": 8})}
 
+    def clean_notes(self) -> str:
+        # A browser always sends the field (empty to clear the notes): a post without it
+        # (a script, a broken request) must not erase them.
+        if self.add_prefix("notes") not in self.data:
+            raise forms.ValidationError("The notes did not arrive; nothing was changed.")
+        return self.cleaned_data["notes"]
+
 
 class CalendarFeedForm(forms.Form):
     RENEW, STOP = "renew", "stop"

@@ -38,6 +38,7 @@ def _meeting_page(request, membership, meeting: Meeting, notes_form=None):
             "membership": membership,
             "notes_form": notes_form,
         },
+        status=422 if notes_form is not None and notes_form.errors else 200,
     )
 
 

@@ -9,7 +9,7 @@ from django.tasks import Task, TaskResultStatus
 from discussions import services
 from discussions.models import Notification, NotificationPreference
 from discussions.tasks import send_reply_email
-from groups.models import Membership
+from groups.models import Membership, ReaderSettings
 from tests.discussions.helpers import ESSAY_URL, HTMX, create_url, post_comment, updates_url
 
 SITE_URL = "https://sectstudy.example"
@@ -608,3 +608,14 @@ def test_notification_of_a_reply_deleted_since_leaves_the_list_and_the_count(
 
     assert list(readable_notifications(member)) == []
     assert unread_notification_count(member) == 0
+
+
+def test_notification_settings_post_without_a_time_zone_keeps_the_reader_s(
+    facilitator_client, facilitator
+):
+    facilitator_client.post("/settings/notifications/", {"time_zone": "Europe/Paris"})
+
+    response = facilitator_client.post("/settings/notifications/", {})
+
+    assert response.status_code == 302
+    assert ReaderSettings.objects.get(user=facilitator).time_zone == "Europe/Paris"

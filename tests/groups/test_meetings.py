@@ -122,7 +122,7 @@ def test_notes_saved_by_a_facilitator_are_shown_to_members_sanitized(
 def test_bad_notes_are_refused_and_change_nothing(facilitator, meeting, notes):
     response = logged_in(facilitator).post(url(meeting, "notes/"), {"notes": notes})
 
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert response.context["notes_form"].errors
     meeting.refresh_from_db()
     assert meeting.notes == ""

@@ -293,7 +293,8 @@ def test_empty_posts_to_meeting_forms_are_form_errors(facilitator, group, meetin
             "first_position",
             "last_position",
         }, url
-    assert client.post(f"{meeting.get_absolute_url()}notes/", {}).status_code == 302  # cleared
+    # No notes field at all: an error, not the notes cleared.
+    assert client.post(f"{meeting.get_absolute_url()}notes/", {}).status_code == 422
     assert snapshot_meetings() == before
 
 
@@ -974,3 +975,23 @@ def test_uploaded_text_with_markup_is_shown_as_text(staff, essay, member):
     for url in ("/texts/marked/", "/texts/marked/1/", "/texts/marked/2/", "/"):
         page = client.get(url).content.decode()
         assert unsafe_markup(page) == [], url
+
+
+def test_a_notes_post_without_the_field_erases_nothing_and_says_so(facilitator, meeting):
+    discussions.meeting_notes_save(facilitator=facilitator, meeting=meeting, notes="Kept.")
+
+    response = signed_in(facilitator).post(f"{meeting.get_absolute_url()}notes/", {})
+
+    assert response.status_code == 422
+    assert "The notes did not arrive; nothing was changed." in response.content.decode()
+    meeting.refresh_from_db()
+    assert meeting.notes == "Kept."
+
+
+def test_notes_posted_empty_are_cleared(facilitator, meeting):
+    discussions.meeting_notes_save(facilitator=facilitator, meeting=meeting, notes="Gone.")
+
+    signed_in(facilitator).post(f"{meeting.get_absolute_url()}notes/", {"notes": ""})
+
+    meeting.refresh_from_db()
+    assert meeting.notes == ""
