@@ -301,6 +301,7 @@ def _pages(w: dict) -> list[Page]:
             "ada",
             url("meeting_notes", g, meeting.pk),
             {"notes": "x" * 10_001},
+            status=422,
         ),
         get("handout-facilitator", "ada", url("meeting_handout", g, meeting.pk)),
         get("meeting-new", "ada", url("meeting_create", g)),
