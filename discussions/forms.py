@@ -1,6 +1,7 @@
 import uuid
 
 from django import forms
+from django.db.models import Q
 
 from discussions.models import (
     COMMENT_MAX_LENGTH,
@@ -206,10 +207,14 @@ class QuestionForm(SubmissionIdMixin, PassageRangeFormMixin, forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.instance.group = group
         self.setup_passage_range(group.text)
-        self.fields["meeting"].queryset = Meeting.objects.filter(
-            group=group, cancelled_at__isnull=True
+        # The group's meetings that take place, and the question's own even if cancelled
+        # (else saving the form would quietly unlink it).
+        meeting = self.fields["meeting"]
+        meeting.queryset = Meeting.objects.filter(
+            Q(cancelled_at__isnull=True) | Q(pk=self.instance.meeting_id), group=group
         ).order_by("starts_at")
-        self.fields["meeting"].empty_label = "No meeting"
+        meeting.label_from_instance = lambda m: f"{m} (cancelled)" if m.cancelled_at else str(m)
+        meeting.empty_label = "No meeting"
         self.fields["body"].error_messages["required"] = "Write the question."
 
 

@@ -275,6 +275,36 @@ def test_question_create_offers_no_meeting_of_another_group(facilitator_client, 
     assert f'<option value="{foreign.pk}">' not in html
 
 
+def test_question_edit_keeps_its_cancelled_meeting(facilitator, facilitator_client, group):
+    meeting = Meeting.objects.create(
+        group=group, starts_at=soon(days=3), first_position=1, last_position=1
+    )
+    other = Meeting.objects.create(
+        group=group, starts_at=soon(days=5), first_position=1, last_position=1, cancelled_at=soon()
+    )
+    question = make_question(group, facilitator, meeting=meeting)
+    meeting.cancelled_at = soon()
+    meeting.save()
+
+    html = html_of(facilitator_client, url("question_edit", group, question_pk=question.pk))
+    response = facilitator_client.post(
+        url("question_edit", group, question_pk=question.pk),
+        {
+            "body": "Still for it.",
+            "first_position": "1",
+            "last_position": "1",
+            "meeting": meeting.pk,
+        },
+    )
+
+    # Offered, marked and chosen; another cancelled meeting is not offered.
+    assert re.search(rf'<option value="{meeting.pk}" selected>[^<]* \(cancelled\)</option>', html)
+    assert f'<option value="{other.pk}"' not in html
+    assert response.status_code == 302
+    question.refresh_from_db()
+    assert (question.body, question.meeting_id) == ("Still for it.", meeting.pk)
+
+
 def test_question_create_refuses_a_meeting_of_another_group(facilitator_client, group, other_group):
     foreign = Meeting.objects.create(
         group=other_group, starts_at=soon(days=4), first_position=1, last_position=1
