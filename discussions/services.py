@@ -154,6 +154,10 @@ def _reanchor_quote(comment: Comment, candidates: list[int], bodies: dict, now) 
     return pk
 
 
+# Two posts of one form at once, with different words: the one that lost says so.
+RESENT_WITH_OTHER_WORDS = "This form was just sent with other words: reload the page and try again."
+
+
 def comment_create(
     *,
     author,
@@ -211,8 +215,10 @@ def comment_create(
     except IntegrityError as error:
         if existing := selectors.submitted_comment(author, submission_id, **same_post):
             return existing  # the same form, posted twice at once: the first one won
-        # The parent was deleted between the form being shown and submitted.
-        raise ValidationError("The comment you replied to was just deleted.") from error
+        if parent is not None and not Comment.objects.filter(pk=parent.pk).exists():
+            # The parent was deleted between the form being shown and submitted.
+            raise ValidationError("The comment you replied to was just deleted.") from error
+        raise ValidationError(RESENT_WITH_OTHER_WORDS) from error
     return comment
 
 
@@ -566,10 +572,16 @@ def _notify_members_of_question(question: Question, kind: str, recipients) -> li
 def question_create(*, facilitator, group: StudyGroup, submission_id=None, **fields) -> Question:
     """Assign a question. Posting the same form again returns the question it made."""
     _require_question_manager(facilitator, group.pk)
+    # The same question in the same place is a retry; anything else, the form used again.
+    same_question = {
+        "group": group,
+        "body": fields.get("body", ""),
+        "first_position": fields.get("first_position"),
+        "last_position": fields.get("last_position"),
+    }
     if submission_id is not None:
         earlier = Question.objects.filter(created_by=facilitator, submission_id=submission_id)
-        # The same words in the same group: a retry. Other words: the form was used again.
-        if existing := earlier.filter(group=group, body=fields.get("body", "")).first():
+        if existing := earlier.filter(**same_question).first():
             return existing
         if earlier.exists():
             submission_id = None
@@ -591,9 +603,13 @@ def question_create(*, facilitator, group: StudyGroup, submission_id=None, **fie
     try:
         with transaction.atomic():
             question.save()
-    except IntegrityError:
+    except IntegrityError as error:
         # The same form, posted twice at once: the first one won.
-        return Question.objects.get(created_by=facilitator, submission_id=submission_id)
+        if existing := Question.objects.filter(
+            created_by=facilitator, submission_id=submission_id, **same_question
+        ).first():
+            return existing
+        raise ValidationError(RESENT_WITH_OTHER_WORDS) from error
     members = (
         # Assigned to the members, as the due reminders are; no co-facilitator either.
         Membership.objects.filter(group=group, role=Membership.Role.MEMBER)

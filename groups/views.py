@@ -212,6 +212,15 @@ def group_leave(request: HtmxHttpRequest, group_slug: str):
     """GET: the confirmation page; POST: the member leaves."""
     membership = membership_permitted(request, group_slug, permissions.may_leave_group)
     if request.method != "POST":
+        sole_facilitator = (
+            membership.is_facilitator
+            and not membership.group.memberships.filter(role=Membership.Role.FACILITATOR)
+            .exclude(pk=membership.pk)
+            .exists()
+        )
+        if sole_facilitator:  # not asked to confirm what would be refused
+            messages.error(request, services.LastFacilitatorError().messages[0])
+            return redirect(membership.group)
         return render(request, "groups/group_leave.html", {"group": membership.group})
     try:
         services.membership_remove(acting_user=request.user, membership=membership)

@@ -1157,3 +1157,15 @@ def test_notebook_has_no_group_settings(client, reader_client, reader, essay):
     notebook = notebook_for(reader=reader, text=essay)
 
     assert reader_client.get(f"/groups/{notebook.slug}/edit/").status_code == 404
+
+
+def test_group_leave_page_for_the_only_facilitator_says_why_instead_of_asking(
+    client, group, facilitator
+):
+    client.force_login(facilitator)
+
+    response = client.get(reverse("group_leave", args=[group.slug]), follow=True)
+
+    assert response.redirect_chain == [(group.get_absolute_url(), 302)]
+    assert "A group needs at least one facilitator" in response.content.decode()
+    assert Membership.objects.filter(group=group, user=facilitator).exists()
