@@ -39,7 +39,7 @@ from sectstudy.http import HtmxHttpRequest, safe_next, slug_or_none
 def signup(request: HtmxHttpRequest):
     if request.user.is_authenticated:
         return redirect("home")
-    form = SignupForm(request.POST or None)
+    form = SignupForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             with transaction.atomic():
@@ -70,7 +70,7 @@ def group_create(request: HtmxHttpRequest):
         initial["text"] = Text.objects.filter(slug=text_slug).first()
     elif Text.objects.count() == 1:
         initial["text"] = Text.objects.first()
-    form = StudyGroupForm(request.POST or None, initial=initial)
+    form = StudyGroupForm(request.POST if request.method == "POST" else None, initial=initial)
     if request.method == "POST" and form.is_valid():
         group = services.group_create(
             creator=request.user,
@@ -88,7 +88,7 @@ def group_create(request: HtmxHttpRequest):
 def group_edit(request: HtmxHttpRequest, group_slug: str):
     membership = membership_permitted(request, group_slug, permissions.may_manage_group)
     group = membership.group
-    form = StudyGroupEditForm(request.POST or None, instance=group)
+    form = StudyGroupEditForm(request.POST if request.method == "POST" else None, instance=group)
     if request.method == "POST" and form.is_valid():
         services.group_update(
             facilitator=request.user,

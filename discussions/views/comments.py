@@ -208,7 +208,7 @@ def comment_thread(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
 @require_http_methods(["GET", "HEAD", "POST"])
 def comment_edit(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
     membership, comment = _own_comment(request, group_slug, comment_pk)
-    form = CommentEditForm(request.POST or None, instance=comment)
+    form = CommentEditForm(request.POST if request.method == "POST" else None, instance=comment)
     if request.method == "POST" and form.is_valid():
         try:
             comment = services.comment_edit(
@@ -268,7 +268,7 @@ def comment_helpful(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
 @require_http_methods(["GET", "HEAD", "POST"])
 def comment_hide(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
     membership, comment = _moderated_comment(request, group_slug, comment_pk)
-    form = HideForm(request.POST or None)
+    form = HideForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         services.comment_hide(
             moderator=request.user, comment=comment, reason=form.cleaned_data["reason"]

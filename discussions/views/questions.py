@@ -80,7 +80,10 @@ def question_edit(request: HtmxHttpRequest, group_slug: str, question_pk: int | 
         if position:
             initial = {"first_position": position, "last_position": position}
     form = QuestionForm(
-        request.POST or None, instance=question, group=membership.group, initial=initial
+        request.POST if request.method == "POST" else None,
+        instance=question,
+        group=membership.group,
+        initial=initial,
     )
     if request.method == "POST" and form.is_valid():
         fields = {name: form.cleaned_data[name] for name in form.Meta.fields}
