@@ -335,6 +335,11 @@ class Comment(models.Model):
         return mark_safe(self.body_html)  # noqa: S308
 
     @property
+    def at_deepest(self) -> bool:
+        """As deep as a thread goes: a reply to it would not fit the depth column."""
+        return self.depth >= self.DEEPEST
+
+    @property
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
 

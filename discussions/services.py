@@ -154,6 +154,8 @@ def _reanchor_quote(comment: Comment, candidates: list[int], bodies: dict, now) 
     return pk
 
 
+REPLY_TO_DELETED = "That comment was deleted; it can no longer be answered."
+AT_DEEPEST = "This thread is nested as deeply as it can be: reply to a comment above."
 # Two posts of one form at once, with different words: the one that lost says so.
 RESENT_WITH_OTHER_WORDS = "This form was just sent with other words: reload the page and try again."
 
@@ -191,11 +193,9 @@ def comment_create(
         if parent.group_id != group.pk or parent.passage_id != passage.pk:
             raise ValidationError("You can only reply within the same discussion.")
         if parent.is_deleted:
-            raise ValidationError("That comment was deleted; it can no longer be answered.")
-        if parent.depth >= Comment.DEEPEST:
-            raise ValidationError(
-                "This thread is nested as deeply as it can be: reply to a comment above."
-            )
+            raise ValidationError(REPLY_TO_DELETED)
+        if parent.at_deepest:
+            raise ValidationError(AT_DEEPEST)
     fields = _quote_fields(passage, quote, quote_start) if parent is None else {}
     try:
         with transaction.atomic():

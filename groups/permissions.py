@@ -171,11 +171,13 @@ def may_reattach_quote(membership, comment) -> bool:
 @rule
 def may_reply(membership, comment) -> bool:
     """Replies go to comments that still stand, on passages still in the text (a passage
-    a revision removed keeps its discussion, read-only)."""
+    a revision removed keeps its discussion, read-only), and not below the deepest
+    depth a thread can have."""
     return (
         may_comment(membership)
         and comment.deleted_at is None
         and comment.passage.removed_at is None
+        and not comment.at_deepest
     )
 
 

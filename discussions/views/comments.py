@@ -163,7 +163,10 @@ def comment_reply(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
     membership = membership_or_404(request, group_slug)
     comment = comment_or_404(membership, comment_pk)
     if not permissions.may_reply(membership, comment):
-        messages.error(request, "That comment was deleted; it can no longer be answered.")
+        messages.error(
+            request,
+            services.AT_DEEPEST if comment.at_deepest else services.REPLY_TO_DELETED,
+        )
         return redirect(discussion_url(comment))
     return _render_reply_page(
         request, membership, comment.pk, CommentForm(initial={"parent": comment.pk})

@@ -506,7 +506,12 @@ def test_reply_below_the_deepest_depth_stored_is_refused_with_a_message(
     top, deepest = reply_chain(group, passage, [member, facilitator], 2)
     Comment.objects.filter(pk=deepest.pk).update(depth=Comment.DEEPEST)
 
+    html = member_client.get(comment_url(group, top)).content.decode()
     response = member_client.post(create_url(group), {"body": "Deeper?", "parent": deepest.pk})
+
+    # No Reply under the deepest comment; the one above still takes replies.
+    assert f'href="{comment_url(group, top, "reply")}"' in html
+    assert f'href="{comment_url(group, deepest, "reply")}"' not in html
 
     assertContains(
         response,
