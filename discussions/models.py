@@ -336,8 +336,9 @@ class Comment(models.Model):
 
     @property
     def at_deepest(self) -> bool:
-        """As deep as a thread goes: a reply to it would not fit the depth column."""
-        return self.depth >= self.DEEPEST
+        """As deep as a thread goes: a reply to it would not fit the depth column. (An
+        unsaved top-level comment's depth is still the database's default, 0.)"""
+        return isinstance(self.depth, int) and self.depth >= self.DEEPEST
 
     @property
     def is_deleted(self) -> bool:
