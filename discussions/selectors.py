@@ -51,6 +51,9 @@ REPLIES_PER_THREAD = 6  # of each thread on the passage page, the first in time
 COMMENTS_PER_PAGE = 60
 REPLIES_SHOWN = 5  # under one comment, before "show N more replies"
 MAX_NESTED_DEPTH = 8  # deeper: "continue this thread", on the thread's own page
+# A thread's own page shows this many levels below its comment, then "continue this
+# thread" again: browsers stop nesting elements past 512 levels (two a level here).
+THREAD_PAGE_LEVELS = 100
 INDENT_LEVELS = 4
 # A thread's preview stops above MAX_NESTED_DEPTH, where counting what lies below needs
 # the whole thread (read by "show more replies" and the thread page).
@@ -121,15 +124,23 @@ class TreeStep(NamedTuple):
 
 
 def tree_steps(node: Node, *, expanded: bool) -> list[TreeStep]:
-    """The steps that render `node` with its replies: all of them (`expanded`, a
-    thread's page), or each comment's first REPLIES_SHOWN, those below MAX_NESTED_DEPTH
-    behind "continue this thread". A loop instead of a recursive template include: a thread is as deep as its
+    """The steps that render `node` with its replies: all of them down to
+    THREAD_PAGE_LEVELS below it (`expanded`, a thread's own page), or each comment's
+    first REPLIES_SHOWN down to MAX_NESTED_DEPTH; deeper ones behind "continue this
+    thread". A loop, not a recursive template include: a thread is as deep as its
     readers make it, and each include costs a context and about a dozen stack frames."""
+
+    def continues_elsewhere(current: Node) -> bool:
+        if expanded:
+            too_deep = current.depth - node.depth >= THREAD_PAGE_LEVELS
+            return too_deep and current.replies_total > 0
+        return current.nested_too_deep
+
     steps: list[TreeStep] = []
     pending: list[tuple[Node, bool]] = [(node, True)]  # a stack: the next step is last
     while pending:
         current, opening = pending.pop()
-        elsewhere = not expanded and current.nested_too_deep
+        elsewhere = continues_elsewhere(current)
         if not opening:
             more = not expanded and not elsewhere and current.hidden_children_count > 0
             steps.append(TreeStep(current, opens=False, more_replies=more))

@@ -458,18 +458,37 @@ def article_nesting(html: str) -> list[tuple[int, int | None]]:
 DEEPER_THAN_RECURSION = sys.getrecursionlimit() + 100
 
 
-def test_comment_thread_page_of_any_depth_shows_every_reply_inside_its_parent(
+def test_comment_thread_pages_of_any_depth_show_every_reply_inside_its_parent(
     other_client, group, passage, member, facilitator
 ):
     chain = reply_chain(group, passage, [member, facilitator], DEEPER_THAN_RECURSION)
+    levels = selectors.THREAD_PAGE_LEVELS
 
-    response = other_client.get(comment_url(group, chain[0]))
-
-    assert response.status_code == 200
-    nesting = article_nesting(response.content.decode())
-    assert nesting == [(chain[0].pk, None)] + [
-        (reply.pk, parent.pk) for parent, reply in zip(chain, chain[1:], strict=False)
-    ]
+    # Each page nests THREAD_PAGE_LEVELS replies below its comment (browsers nest
+    # elements 512 deep at most), then continues on the page of the last one shown.
+    shown, page_of = [], chain[0]
+    while True:
+        response = other_client.get(comment_url(group, page_of))
+        assert response.status_code == 200
+        html = response.content.decode()
+        nesting = article_nesting(html)
+        on_page = chain[page_of.depth : page_of.depth + levels + 1]
+        assert nesting == [(on_page[0].pk, None)] + [
+            (reply.pk, parent.pk) for parent, reply in zip(on_page, on_page[1:], strict=False)
+        ]
+        shown += [pk for pk, _parent in nesting]
+        below = len(chain) - 1 - on_page[-1].depth
+        if not below:
+            assert "Continue this thread" not in html
+            break
+        assert html.count("Continue this thread") == 1
+        assert (
+            f'<a href="{comment_url(group, on_page[-1])}">Continue this thread '
+            f"({below} more repl{'y' if below == 1 else 'ies'})</a>"
+        ) in html
+        page_of = on_page[-1]
+    # Every reply once, and the last page's top again as the next page's comment.
+    assert list(dict.fromkeys(shown)) == [c.pk for c in chain]
 
 
 def test_replies_of_a_thread_of_any_depth_continue_on_its_page_with_the_count_below(
