@@ -68,16 +68,31 @@ def _comment_header(comment: ExportComment) -> str:
     return header
 
 
+# Replies are quoted one level deeper than their parent down to this many levels; deeper
+# ones stay at the last level and say whom they answer (as the page does), so a file
+# does not grow with the square of a thread's depth.
+QUOTE_LEVELS = 8
+
+
 def _comment_markdown(thread: ExportComment) -> Iterator[str]:
-    # Each reply quoted one level deeper than its parent, after a blank line of its
-    # parent's level.
+    # Each reply after a blank line of its parent's level.
+    answering: dict[int, str] = {}  # whom a reply to each comment answers
     for comment, level in in_thread_order(thread):
+        answering[comment.id] = (
+            "a comment no longer shown"
+            if comment.placeholder
+            else f"**{comment.author or 'a former reader'}**"
+        )
+        depth = min(level + 1, QUOTE_LEVELS)
         if level:
-            yield from _quoted([""], level)
-        lines = [_comment_header(comment)]
+            yield from _quoted([""], min(level, QUOTE_LEVELS))
+        header = _comment_header(comment)
+        if level + 1 > QUOTE_LEVELS and not comment.placeholder:
+            header += f", replying to {answering[comment.parent_id]}"
+        lines = [header]
         if comment.body:
             lines += ["", *comment.body.splitlines()]
-        yield from _quoted(lines, level + 1)
+        yield from _quoted(lines, depth)
 
 
 def _passage_markdown(passage: ExportPassage, is_notebook: bool) -> Iterator[str]:

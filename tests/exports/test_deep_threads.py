@@ -7,6 +7,7 @@ import sys
 from django.urls import reverse
 
 from discussions.models import Comment
+from exports.formats import QUOTE_LEVELS
 from exports.services import group_import
 from groups.models import StudyGroup
 from tests.discussions.helpers import logged_in, reply_chain
@@ -26,8 +27,17 @@ def test_a_thread_of_any_depth_exports_and_restores_whole(essay, group, facilita
     deepest = DEEPER_THAN_RECURSION - 1
 
     markdown = download(member, "export_discussion_markdown", group)
-    # Each reply quoted one level deeper than its parent.
-    assert f"{'> ' * (deepest + 1)}Depth {deepest} words." in markdown
+    # Each reply quoted one level deeper than its parent down to QUOTE_LEVELS; deeper
+    # ones at that level, saying whom they answer: the file grows with the thread only.
+    lines = markdown.splitlines()
+    quote = "> " * QUOTE_LEVELS
+    assert "> > Depth 1 words." in lines
+    assert f"{quote}Depth {deepest} words." in lines
+    assert not any(line.startswith(quote + ">") for line in lines)
+    deepest_header = lines[lines.index(f"{quote}Depth {deepest} words.") - 2]
+    assert deepest_header.startswith(f"{quote}**facilitator** replied on ")
+    assert deepest_header.endswith(", replying to **member**")
+    assert len(markdown) < 200 * DEEPER_THAN_RECURSION
 
     rows = download(member, "export_discussion_csv", group).splitlines()
     assert len(rows) == 1 + DEEPER_THAN_RECURSION
