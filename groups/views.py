@@ -31,7 +31,7 @@ from groups.models import CalendarFeed, Meeting, Membership, StudyGroup
 from groups.throttling import PASSWORD_RESET, SIGNUP, by_address, limited
 from reading import selectors as reading_selectors
 from reading.models import Text
-from sectstudy.http import HtmxHttpRequest, safe_next, slug_or_none
+from sectstudy.http import NOT_UNDERSTOOD, HtmxHttpRequest, safe_next, slug_or_none
 
 
 @limited(SIGNUP, subject=by_address)
@@ -381,7 +381,7 @@ def calendar_settings(request: HtmxHttpRequest):
                     request, "Your calendar has a new address; any old one no longer works."
                 )
         else:
-            messages.error(request, "That request was not understood; nothing changed.")
+            messages.error(request, NOT_UNDERSTOOD)
         return redirect("calendar_settings")
     feed = CalendarFeed.objects.filter(user=request.user).first()
     return render(

@@ -7,6 +7,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.middleware import HtmxDetails
 
 SLUG = re.compile(r"[-a-zA-Z0-9_]{1,100}")
+# What a form that no page sends (a junk or empty POST) is answered.
+NOT_UNDERSTOOD = "That request was not understood; nothing changed."
 
 
 class HtmxHttpRequest(HttpRequest):

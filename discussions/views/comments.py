@@ -33,12 +33,13 @@ from discussions.views.common import (
     comment_permitted,
     discussion_url,
     group_passage_or_404,
+    refused,
     render_comment,
 )
 from groups import permissions
 from groups.access import membership_or_404
 from groups.throttling import POSTING, POSTING_DAILY, limited
-from sectstudy.http import HtmxHttpRequest
+from sectstudy.http import NOT_UNDERSTOOD, HtmxHttpRequest
 
 POLL_OVERLAP = timedelta(seconds=10)
 
@@ -255,15 +256,18 @@ def comment_helpful(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
     membership = membership_or_404(request, group_slug)
     comment = comment_or_404(membership, comment_pk)
     form = ToggleForm(request.POST)
-    if form.is_valid():
+    alert = None
+    if not form.is_valid():
+        alert = refused(request, NOT_UNDERSTOOD)
+    else:
         try:
             services.helpful_set(
                 user=request.user, comment=comment, helpful=form.cleaned_data["on"]
             )
         except ValidationError as error:
-            messages.error(request, error.messages[0])
+            alert = refused(request, error.messages[0])
     if request.htmx:
-        return render_comment(request, membership, comment)
+        return render_comment(request, membership, comment, alert=alert)
     return redirect(discussion_url(comment, f"comment-{comment.pk}"))
 
 
@@ -305,7 +309,9 @@ def comment_unhide(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
 def comment_pin(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
     membership, comment = _moderated_comment(request, group_slug, comment_pk)
     form = ToggleForm(request.POST)
-    if form.is_valid():
+    if not form.is_valid():
+        messages.error(request, NOT_UNDERSTOOD)
+    else:
         try:
             services.comment_pin(
                 moderator=request.user, comment=comment, pinned=form.cleaned_data["on"]

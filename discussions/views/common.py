@@ -3,6 +3,7 @@
 import uuid
 from collections.abc import Callable
 
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
@@ -65,6 +66,16 @@ def add_form_errors(form, error: ValidationError) -> None:
     else:
         for message in error.messages:
             form.add_error(None, message)
+
+
+def refused(request, reason: str) -> str | None:
+    """Why an action on a comment changed nothing. With htmx, the reason goes back with
+    the comment (`alert`, shown in the page's alert out of band); otherwise it is a
+    message on the page the action redirects to."""
+    if request.htmx:
+        return reason
+    messages.error(request, reason)
+    return None
 
 
 def render_comment(

@@ -15,13 +15,14 @@ from discussions.views.common import (
     add_form_errors,
     comment_permitted,
     discussion_url,
+    refused,
     render_comment,
 )
 from groups import permissions
 from groups.access import membership_or_404, membership_permitted
 from groups.throttling import POSTING, POSTING_DAILY, limited
 from reading.models import Passage
-from sectstudy.http import HtmxHttpRequest
+from sectstudy.http import NOT_UNDERSTOOD, HtmxHttpRequest
 
 
 def _question_or_404(membership, question_pk: int) -> Question:
@@ -179,7 +180,9 @@ def question_close(request: HtmxHttpRequest, group_slug: str, question_pk: int):
     membership = membership_permitted(request, group_slug, permissions.may_manage_questions)
     question = _question_or_404(membership, question_pk)
     form = ToggleForm(request.POST)
-    if form.is_valid():
+    if not form.is_valid():
+        messages.error(request, NOT_UNDERSTOOD)
+    else:
         services.question_set_closed(
             facilitator=request.user, question=question, closed=form.cleaned_data["on"]
         )
@@ -198,7 +201,9 @@ def question_move(request: HtmxHttpRequest, group_slug: str, question_pk: int):
     membership = membership_permitted(request, group_slug, permissions.may_manage_questions)
     question = _question_or_404(membership, question_pk)
     form = MoveForm(request.POST)
-    if form.is_valid():
+    if not form.is_valid():
+        messages.error(request, NOT_UNDERSTOOD)
+    else:
         services.question_move(
             facilitator=request.user, question=question, direction=form.cleaned_data["direction"]
         )
@@ -247,15 +252,18 @@ def answer_highlight(request: HtmxHttpRequest, group_slug: str, comment_pk: int)
         "Only the group's facilitators can highlight answers.",
     )
     form = ToggleForm(request.POST)
-    if form.is_valid():
+    alert = None
+    if not form.is_valid():
+        alert = refused(request, NOT_UNDERSTOOD)
+    else:
         try:
             services.answer_set_highlighted(
                 facilitator=request.user, answer=comment, highlighted=form.cleaned_data["on"]
             )
         except ValidationError as error:
-            messages.error(request, error.messages[0])
+            alert = refused(request, error.messages[0])
     if request.htmx:
-        return render_comment(request, membership, comment)
+        return render_comment(request, membership, comment, alert=alert)
     if comment.question_id:
         return redirect(f"{comment.question.get_absolute_url()}#comment-{comment.pk}")
     return redirect(discussion_url(comment, f"comment-{comment.pk}"))
