@@ -384,6 +384,12 @@ def _require_author(user, comment: Comment) -> None:
     )
 
 
+def _require_standing(comment: Comment, done: str) -> None:
+    """Moderation acts on comments that still stand: a deleted one is only a tombstone."""
+    if comment.is_deleted:
+        raise ValidationError(f"A deleted comment cannot be {done}.")
+
+
 def _require_moderator(user, group_id: int) -> None:
     permissions.require(
         permissions.may_moderate,
@@ -419,6 +425,7 @@ def _locked_comment(comment: Comment) -> Comment:
 def comment_hide(*, moderator, comment: Comment, reason: str) -> Comment:
     _require_moderator(moderator, comment.group_id)
     comment = _locked_comment(comment)
+    _require_standing(comment, "hidden")
     comment.hidden_at = timezone.now()
     comment.hidden_reason = reason
     comment.hidden_by = moderator
@@ -430,6 +437,7 @@ def comment_hide(*, moderator, comment: Comment, reason: str) -> Comment:
 def comment_unhide(*, moderator, comment: Comment) -> Comment:
     _require_moderator(moderator, comment.group_id)
     comment = _locked_comment(comment)
+    _require_standing(comment, "shown again")
     comment.hidden_at = None
     comment.hidden_reason = ""
     comment.hidden_by = None
@@ -441,6 +449,7 @@ def comment_unhide(*, moderator, comment: Comment) -> Comment:
 def comment_pin(*, moderator, comment: Comment, pinned: bool) -> Comment:
     _require_moderator(moderator, comment.group_id)
     comment = _locked_comment(comment)
+    _require_standing(comment, "pinned")
     if comment.parent_id is not None or comment.in_answer_thread:
         raise ValidationError("Only top-level comments of the discussion can be pinned.")
     comment.pinned_at = timezone.now() if pinned else None
@@ -718,6 +727,7 @@ def answer_save(*, author, question: Question, body: str) -> Comment:
 def answer_set_highlighted(*, facilitator, answer: Comment, highlighted: bool) -> Comment:
     _require_moderator(facilitator, answer.group_id)
     answer = _locked_comment(answer)
+    _require_standing(answer, "highlighted")
     if answer.question_id is None or answer.parent_id is not None:
         raise ValidationError("Only answers can be highlighted.")
     answer.highlighted_at = timezone.now() if highlighted else None

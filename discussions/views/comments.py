@@ -277,15 +277,19 @@ def comment_hide(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
     membership, comment = _moderated_comment(request, group_slug, comment_pk)
     form = HideForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        services.comment_hide(
-            moderator=request.user, comment=comment, reason=form.cleaned_data["reason"]
-        )
-        if request.htmx:
-            return render_comment(request, membership, comment, clear_slot=True)
-        messages.success(
-            request, "The comment is hidden from members; its author sees your reason."
-        )
-        return redirect(discussion_url(comment, f"comment-{comment.pk}"))
+        try:
+            services.comment_hide(
+                moderator=request.user, comment=comment, reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as error:
+            add_form_errors(form, error)
+        else:
+            if request.htmx:
+                return render_comment(request, membership, comment, clear_slot=True)
+            messages.success(
+                request, "The comment is hidden from members; its author sees your reason."
+            )
+            return redirect(discussion_url(comment, f"comment-{comment.pk}"))
     template = "discussions/hide.html#hide-form" if request.htmx else "discussions/hide.html"
     response = render(
         request, template, {"form": form, "comment": comment, "group": membership.group}
@@ -297,10 +301,16 @@ def comment_hide(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
 @require_POST
 def comment_unhide(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
     membership, comment = _moderated_comment(request, group_slug, comment_pk)
-    services.comment_unhide(moderator=request.user, comment=comment)
+    alert = None
+    try:
+        services.comment_unhide(moderator=request.user, comment=comment)
+    except ValidationError as error:
+        alert = refused(request, error.messages[0])
+    else:
+        if not request.htmx:
+            messages.success(request, "The comment is visible again.")
     if request.htmx:
-        return render_comment(request, membership, comment)
-    messages.success(request, "The comment is visible again.")
+        return render_comment(request, membership, comment, alert=alert)
     return redirect(discussion_url(comment, f"comment-{comment.pk}"))
 
 

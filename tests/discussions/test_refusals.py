@@ -73,3 +73,38 @@ def test_pin_close_and_move_with_junk_say_they_were_not_understood(
     theirs.refresh_from_db()
     question.refresh_from_db()
     assert (theirs.pinned_at, question.closed_at) == (None, None)
+
+
+def test_moderating_a_deleted_comment_is_refused_with_the_reason(
+    facilitator, facilitator_client, member, group, passage
+):
+    question = services.question_create(
+        facilitator=facilitator, group=group, body="Why?", first_position=1, last_position=1
+    )
+    gone = post_comment(member, group, passage, "Withdrawn.")
+    answer = services.answer_save(author=member, question=question, body="Withdrawn too.")
+    post_comment(facilitator, group, passage, "Kept below.", parent=gone)  # a tombstone stays
+    for comment in (gone, answer):
+        services.comment_delete(user=member, comment=comment)
+
+    hide = facilitator_client.post(
+        reverse("comment_hide", args=[group.slug, gone.pk]), {"reason": "Off topic."}
+    )
+    others = {
+        name: facilitator_client.post(
+            reverse(name, args=[group.slug, pk]), data, follow=True
+        ).content.decode()
+        for name, pk, data in [
+            ("comment_unhide", gone.pk, {}),
+            ("comment_pin", gone.pk, {"on": "1"}),
+            ("answer_highlight", answer.pk, {"on": "1"}),
+        ]
+    }
+
+    assert "A deleted comment cannot be hidden." in hide.content.decode()
+    assert "A deleted comment cannot be shown again." in others["comment_unhide"]
+    assert "A deleted comment cannot be pinned." in others["comment_pin"]
+    assert "A deleted comment cannot be highlighted." in others["answer_highlight"]
+    gone.refresh_from_db()
+    answer.refresh_from_db()
+    assert (gone.hidden_at, gone.pinned_at, answer.highlighted_at) == (None, None, None)
