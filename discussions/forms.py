@@ -1,5 +1,3 @@
-import uuid
-
 from django import forms
 from django.db.models import Q
 
@@ -16,25 +14,7 @@ from groups.forms import TimeZoneField
 from groups.models import Meeting
 from reading.forms import PassageRangeFormMixin
 from sectstudy.dates import DATETIME_LOCAL, BoundedDateTimeField
-
-
-class SubmissionIdField(forms.UUIDField):
-    """A one-time id for each rendered form: the server makes one thing per id, so a
-    double submit or a retry after a failed response cannot make two."""
-
-    widget = forms.HiddenInput
-
-    def __init__(self, **kwargs):
-        super().__init__(required=False, **kwargs)
-
-
-class SubmissionIdMixin:
-    """Gives an unbound form a fresh submission id."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if not self.is_bound:
-            self.fields["submission_id"].initial = uuid.uuid4()
+from sectstudy.submissions import SubmissionIdField, SubmissionIdMixin
 
 
 def _body_field(label="Your comment"):

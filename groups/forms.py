@@ -7,6 +7,7 @@ from groups import timezones
 from groups.models import Meeting, Membership, StudyGroup
 from reading.forms import PassageRangeFormMixin
 from sectstudy.dates import DATETIME_LOCAL, BoundedDateTimeField
+from sectstudy.submissions import SubmissionIdField, SubmissionIdMixin
 
 
 class TimeZoneField(forms.ChoiceField):
@@ -43,7 +44,7 @@ class SignupForm(UserCreationForm):
         return email
 
 
-class StudyGroupForm(forms.ModelForm):
+class _StudyGroupFields(forms.ModelForm):
     class Meta:
         model = StudyGroup
         fields = ("text", "name", "description")
@@ -63,10 +64,16 @@ class StudyGroupForm(forms.ModelForm):
         return name
 
 
-class StudyGroupEditForm(StudyGroupForm):
+class StudyGroupForm(SubmissionIdMixin, _StudyGroupFields):
+    """A new group: its text, name and description."""
+
+    submission_id = SubmissionIdField()
+
+
+class StudyGroupEditForm(_StudyGroupFields):
     """Name and description; a group's text is fixed once people discuss it."""
 
-    class Meta(StudyGroupForm.Meta):
+    class Meta(_StudyGroupFields.Meta):
         fields = ("name", "description")
 
 
@@ -89,7 +96,9 @@ class RoleForm(forms.Form):
     role = forms.ChoiceField(choices=Membership.Role.choices)
 
 
-class MeetingForm(PassageRangeFormMixin, forms.ModelForm):
+class MeetingForm(SubmissionIdMixin, PassageRangeFormMixin, forms.ModelForm):
+    submission_id = SubmissionIdField()  # scheduling; a meeting's edits ignore it
+
     class Meta:
         model = Meeting
         fields = ("starts_at", "duration_minutes", "first_position", "last_position", "agenda")

@@ -44,12 +44,19 @@ class StudyGroup(models.Model):
     invite_token = models.CharField(max_length=64, unique=True, default=new_invite_token)
     invite_expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The form that created it (sectstudy.submissions): the same form sent twice makes one.
+    submission_id = models.UUIDField(null=True, blank=True, editable=False)
 
     objects = StudyGroupQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
         constraints = [
+            models.UniqueConstraint(
+                fields=["submission_id"],
+                condition=Q(submission_id__isnull=False),
+                name="one_group_per_submission",
+            ),
             models.UniqueConstraint(
                 fields=["notebook_owner", "text"],
                 condition=Q(notebook_owner__isnull=False),
@@ -181,6 +188,8 @@ class Meeting(PassageRange):
     reminder_sent_for = models.DateTimeField(null=True, blank=True, editable=False)
     # Calendar apps take a change only from a later version of the event (SEQUENCE).
     updated_at = models.DateTimeField(auto_now=True)
+    # The form that scheduled it (sectstudy.submissions): the same form sent twice makes one.
+    submission_id = models.UUIDField(null=True, blank=True, editable=False)
 
     objects = MeetingQuerySet.as_manager()
 
@@ -188,6 +197,11 @@ class Meeting(PassageRange):
         ordering = ["starts_at"]
         constraints = [
             *PassageRange.Meta.constraints,
+            models.UniqueConstraint(
+                fields=["group", "submission_id"],
+                condition=Q(submission_id__isnull=False),
+                name="one_meeting_per_submission",
+            ),
             models.CheckConstraint(
                 condition=in_range_condition("starts_at", nullable=False),
                 name="meeting_starts_in_range",

@@ -6,7 +6,7 @@ checking first.
 """
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
@@ -31,12 +31,35 @@ def _unique_group_slug(name: str) -> str:
     return f"{base}-{new_invite_token()[:6].lower().replace('_', 'x').replace('-', 'x')}"
 
 
-@transaction.atomic
-def group_create(*, creator, text: Text, name: str, description: str = "") -> StudyGroup:
-    group = StudyGroup.objects.create(
-        text=text, name=name, description=description, slug=_unique_group_slug(name)
+def group_create(
+    *, creator, text: Text, name: str, description: str = "", submission_id=None
+) -> StudyGroup:
+    """A new group with its creator as facilitator. The same form sent again (same
+    `submission_id`, same text and name) returns the group it made; sent again for
+    another group (a page restored by Back), it makes that one."""
+    made = StudyGroup.objects.filter(
+        submission_id=submission_id, memberships__user=creator, text=text, name=name
     )
-    Membership.objects.create(group=group, user=creator, role=Membership.Role.FACILITATOR)
+    if submission_id is not None:
+        if existing := made.first():
+            return existing
+        if StudyGroup.objects.filter(submission_id=submission_id).exists():
+            submission_id = None
+    try:
+        with transaction.atomic():
+            group = StudyGroup.objects.create(
+                text=text,
+                name=name,
+                description=description,
+                slug=_unique_group_slug(name),
+                submission_id=submission_id,
+            )
+            Membership.objects.create(group=group, user=creator, role=Membership.Role.FACILITATOR)
+    except IntegrityError:
+        # The same form, sent twice at once: the first one made the group.
+        if submission_id is not None and (existing := made.first()):
+            return existing
+        raise
     return group
 
 
@@ -197,10 +220,33 @@ def membership_remove(*, acting_user, membership: Membership) -> None:
         )
 
 
-def meeting_save(*, facilitator, meeting: Meeting) -> Meeting:
+def meeting_save(*, facilitator, meeting: Meeting, submission_id=None) -> Meeting:
+    """Schedule a meeting or save its changes. Scheduling with the same form again (same
+    `submission_id`, same time and passages) returns the meeting it made."""
     permissions.require(permissions.may_manage_group, membership_of(facilitator, meeting.group_id))
     meeting.full_clean()
-    meeting.save()
+    if meeting.pk is not None or submission_id is None:
+        meeting.save()
+        return meeting
+    made = Meeting.objects.filter(
+        group_id=meeting.group_id,
+        submission_id=submission_id,
+        starts_at=meeting.starts_at,
+        first_position=meeting.first_position,
+        last_position=meeting.last_position,
+    )
+    if existing := made.first():
+        return existing
+    if not Meeting.objects.filter(group_id=meeting.group_id, submission_id=submission_id).exists():
+        meeting.submission_id = submission_id  # else: the form was used again, for another
+    try:
+        with transaction.atomic():
+            meeting.save()
+    except IntegrityError:
+        # The same form, sent twice at once: the first one made the meeting.
+        if existing := made.first():
+            return existing
+        raise
     return meeting
 
 

@@ -77,6 +77,7 @@ def group_create(request: HtmxHttpRequest):
             text=form.cleaned_data["text"],
             name=form.cleaned_data["name"],
             description=form.cleaned_data["description"],
+            submission_id=form.cleaned_data["submission_id"],
         )
         messages.success(request, f"“{group.name}” is ready. Invite people with the link below.")
         return redirect(group)
@@ -242,7 +243,11 @@ def meeting_edit(request: HtmxHttpRequest, group_slug: str, meeting_pk: int | No
     data = request.POST if request.method == "POST" else None
     form = MeetingForm(data, instance=meeting, group=group)
     if request.method == "POST" and form.is_valid():
-        meeting = services.meeting_save(facilitator=request.user, meeting=form.instance)
+        meeting = services.meeting_save(
+            facilitator=request.user,
+            meeting=form.instance,
+            submission_id=form.cleaned_data["submission_id"],
+        )
         messages.success(request, f"Meeting saved: read {meeting.passage_range_label} by then.")
         return redirect(meeting)
     return render(

@@ -1,0 +1,100 @@
+"""A group or a meeting form sent twice (a double click, a retry after a lost answer)
+makes one; the same form sent again for another group or meeting makes that one."""
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from groups.models import Meeting, StudyGroup
+from tests.discussions.helpers import logged_in
+
+
+@pytest.fixture
+def member_client(member):
+    return logged_in(member)
+
+
+@pytest.fixture
+def facilitator_client(facilitator):
+    return logged_in(facilitator)
+
+
+def _starts(days: int) -> str:
+    return f"{timezone.localtime() + timedelta(days=days):%Y-%m-%dT%H:%M}"
+
+
+def test_group_form_sent_twice_makes_one_group(member_client, essay):
+    data = {"text": essay.pk, "name": "Night readers", "submission_id": str(uuid.uuid4())}
+
+    first = member_client.post(reverse("group_create"), data)
+    second = member_client.post(reverse("group_create"), data)
+
+    group = StudyGroup.objects.shared().get(name="Night readers")
+    assert first["Location"] == second["Location"] == group.get_absolute_url()
+
+
+def test_group_form_sent_again_for_another_group_makes_it(member_client, essay):
+    data = {"text": essay.pk, "submission_id": str(uuid.uuid4())}
+
+    member_client.post(reverse("group_create"), {**data, "name": "Night readers"})
+    member_client.post(reverse("group_create"), {**data, "name": "Day readers"})
+
+    names = StudyGroup.objects.shared().values_list("name", flat=True)
+    assert {"Night readers", "Day readers"} <= set(names)
+
+
+def test_group_form_carries_a_fresh_submission_id(member_client):
+    html = member_client.get(reverse("group_create")).content.decode()
+    again = member_client.get(reverse("group_create")).content.decode()
+
+    marker = 'name="submission_id" value="'
+    assert marker in html
+    assert html.split(marker)[1][:36] != again.split(marker)[1][:36]
+
+
+def test_meeting_form_sent_twice_makes_one_meeting(facilitator_client, group):
+    url = reverse("meeting_create", args=[group.slug])
+    data = {
+        "starts_at": _starts(7),
+        "first_position": "1",
+        "last_position": "2",
+        "submission_id": str(uuid.uuid4()),
+    }
+
+    first = facilitator_client.post(url, data)
+    second = facilitator_client.post(url, data)
+
+    meeting = Meeting.objects.get(group=group)
+    assert first["Location"] == second["Location"] == meeting.get_absolute_url()
+
+
+def test_meeting_form_sent_again_for_another_meeting_makes_it(facilitator_client, group):
+    url = reverse("meeting_create", args=[group.slug])
+    data = {"first_position": "1", "last_position": "2", "submission_id": str(uuid.uuid4())}
+
+    facilitator_client.post(url, {**data, "starts_at": _starts(7)})
+    facilitator_client.post(url, {**data, "starts_at": _starts(14)})
+
+    assert Meeting.objects.filter(group=group).count() == 2
+
+
+def test_editing_a_meeting_ignores_the_submission_id(facilitator_client, group):
+    url = reverse("meeting_create", args=[group.slug])
+    data = {
+        "starts_at": _starts(7),
+        "first_position": "1",
+        "last_position": "2",
+        "submission_id": str(uuid.uuid4()),
+    }
+    facilitator_client.post(url, data)
+    meeting = Meeting.objects.get(group=group)
+
+    facilitator_client.post(
+        reverse("meeting_edit", args=[group.slug, meeting.pk]), {**data, "last_position": "3"}
+    )
+
+    meeting.refresh_from_db()
+    assert (Meeting.objects.filter(group=group).count(), meeting.last_position) == (1, 3)
