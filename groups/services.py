@@ -35,17 +35,22 @@ def group_create(
     *, creator, text: Text, name: str, description: str = "", submission_id=None
 ) -> StudyGroup:
     """A new group with its creator as facilitator. The same form sent again (same
-    `submission_id`, same text and name) returns the group it made; sent again for
-    another group (a page restored by Back), it makes that one."""
+    `submission_id`, same text, name and description) returns the group it made; sent
+    again for another group (a page restored by Back), it makes that one."""
     made = StudyGroup.objects.filter(
-        submission_id=submission_id, memberships__user=creator, text=text, name=name
+        submission_id=submission_id,
+        memberships__user=creator,
+        text=text,
+        name=name,
+        description=description,
     )
     if submission_id is not None:
         if existing := made.first():
             return existing
         if StudyGroup.objects.filter(submission_id=submission_id).exists():
-            submission_id = None
-    try:
+            submission_id = None  # the form was used again, for another group
+
+    def create(submission_id) -> StudyGroup:
         with transaction.atomic():
             group = StudyGroup.objects.create(
                 text=text,
@@ -55,12 +60,16 @@ def group_create(
                 submission_id=submission_id,
             )
             Membership.objects.create(group=group, user=creator, role=Membership.Role.FACILITATOR)
+        return group
+
+    try:
+        return create(submission_id)
     except IntegrityError:
-        # The same form, sent twice at once: the first one made the group.
-        if submission_id is not None and (existing := made.first()):
-            return existing
-        raise
-    return group
+        if submission_id is None:
+            raise
+    # The form sent twice at once (the unique constraint decided): the same group is the
+    # one the first made; another group is made without the id.
+    return made.first() or create(None)
 
 
 NOTEBOOK_NAME = "My notebook"
@@ -222,7 +231,7 @@ def membership_remove(*, acting_user, membership: Membership) -> None:
 
 def meeting_save(*, facilitator, meeting: Meeting, submission_id=None) -> Meeting:
     """Schedule a meeting or save its changes. Scheduling with the same form again (same
-    `submission_id`, same time and passages) returns the meeting it made."""
+    `submission_id`, same time, passages and agenda) returns the meeting it made."""
     permissions.require(permissions.may_manage_group, membership_of(facilitator, meeting.group_id))
     meeting.full_clean()
     if meeting.pk is not None or submission_id is None:
@@ -231,9 +240,12 @@ def meeting_save(*, facilitator, meeting: Meeting, submission_id=None) -> Meetin
     made = Meeting.objects.filter(
         group_id=meeting.group_id,
         submission_id=submission_id,
+        cancelled_at__isnull=True,
         starts_at=meeting.starts_at,
+        duration_minutes=meeting.duration_minutes,
         first_position=meeting.first_position,
         last_position=meeting.last_position,
+        agenda=meeting.agenda,
     )
     if existing := made.first():
         return existing
@@ -243,10 +255,12 @@ def meeting_save(*, facilitator, meeting: Meeting, submission_id=None) -> Meetin
         with transaction.atomic():
             meeting.save()
     except IntegrityError:
-        # The same form, sent twice at once: the first one made the meeting.
+        # The form sent twice at once (the unique constraint decided): the same meeting
+        # is the one the first made; another meeting is made without the id.
         if existing := made.first():
             return existing
-        raise
+        meeting.submission_id = None
+        meeting.save()
     return meeting
 
 

@@ -164,10 +164,13 @@ def comment_reply(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
     membership = membership_or_404(request, group_slug)
     comment = comment_or_404(membership, comment_pk)
     if not permissions.may_reply(membership, comment):
-        messages.error(
-            request,
-            services.AT_DEEPEST if comment.at_deepest else services.REPLY_TO_DELETED,
-        )
+        if comment.is_deleted:
+            reason = services.REPLY_TO_DELETED
+        elif comment.at_deepest:
+            reason = services.AT_DEEPEST
+        else:
+            reason = "This passage is no longer in the text: its discussion is read-only."
+        messages.error(request, reason)
         return redirect(discussion_url(comment))
     return _render_reply_page(
         request, membership, comment.pk, CommentForm(initial={"parent": comment.pk})
@@ -306,11 +309,10 @@ def comment_unhide(request: HtmxHttpRequest, group_slug: str, comment_pk: int):
         services.comment_unhide(moderator=request.user, comment=comment)
     except ValidationError as error:
         alert = refused(request, error.messages[0])
-    else:
-        if not request.htmx:
-            messages.success(request, "The comment is visible again.")
     if request.htmx:
         return render_comment(request, membership, comment, alert=alert)
+    if alert is None:
+        messages.success(request, "The comment is visible again.")
     return redirect(discussion_url(comment, f"comment-{comment.pk}"))
 
 

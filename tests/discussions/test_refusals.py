@@ -108,3 +108,18 @@ def test_moderating_a_deleted_comment_is_refused_with_the_reason(
     gone.refresh_from_db()
     answer.refresh_from_db()
     assert (gone.hidden_at, gone.pinned_at, answer.highlighted_at) == (None, None, None)
+
+
+def test_refusal_about_a_comment_that_left_the_page_still_says_why(
+    facilitator_client, member, group, passage
+):
+    gone = post_comment(member, group, passage, "Withdrawn, nothing below.")
+    services.comment_delete(user=member, comment=gone)
+
+    response = facilitator_client.post(
+        reverse("comment_unhide", args=[group.slug, gone.pk]), headers=HTMX
+    )
+
+    html = response.content.decode()
+    assert alert_out_of_band("A deleted comment cannot be shown again.") in html
+    assert f'id="comment-self-{gone.pk}"' not in html

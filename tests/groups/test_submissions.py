@@ -98,3 +98,22 @@ def test_editing_a_meeting_ignores_the_submission_id(facilitator_client, group):
 
     meeting.refresh_from_db()
     assert (Meeting.objects.filter(group=group).count(), meeting.last_position) == (1, 3)
+
+
+def test_meeting_form_sent_again_after_its_meeting_was_cancelled_schedules_anew(
+    facilitator_client, group
+):
+    url = reverse("meeting_create", args=[group.slug])
+    data = {
+        "starts_at": _starts(7),
+        "first_position": "1",
+        "last_position": "2",
+        "submission_id": str(uuid.uuid4()),
+    }
+    facilitator_client.post(url, data)
+    Meeting.objects.update(cancelled_at=timezone.now())
+
+    facilitator_client.post(url, data)
+
+    assert Meeting.objects.filter(group=group, cancelled_at__isnull=True).count() == 1
+    assert Meeting.objects.filter(group=group).count() == 2
