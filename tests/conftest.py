@@ -1,5 +1,6 @@
 import pytest
 from django.core.cache import caches
+from django.test import Client
 
 from reading.services import shipped_essay_import
 from tests.factories import make_group, make_user
@@ -54,3 +55,19 @@ def group(essay, facilitator, member):
 def reader_client(client, reader):
     client.force_login(reader)
     return client
+
+
+def _logged_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def member_client(member):
+    return _logged_in(member)
+
+
+@pytest.fixture
+def facilitator_client(facilitator):
+    return _logged_in(facilitator)

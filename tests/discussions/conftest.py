@@ -27,16 +27,6 @@ def other_group(essay, outsider):
 
 
 @pytest.fixture
-def member_client(member):
-    return logged_in(member)
-
-
-@pytest.fixture
-def facilitator_client(facilitator):
-    return logged_in(facilitator)
-
-
-@pytest.fixture
 def outsider_client(outsider):
     return logged_in(outsider)
 
