@@ -1,9 +1,8 @@
 import pytest
 from django.core.cache import caches
-from django.test import Client
 
 from reading.services import shipped_essay_import
-from tests.factories import make_group, make_user
+from tests.factories import logged_in, make_group, make_user
 
 
 @pytest.fixture(autouse=True)
@@ -57,17 +56,11 @@ def reader_client(client, reader):
     return client
 
 
-def _logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 @pytest.fixture
 def member_client(member):
-    return _logged_in(member)
+    return logged_in(member)
 
 
 @pytest.fixture
 def facilitator_client(facilitator):
-    return _logged_in(facilitator)
+    return logged_in(facilitator)

@@ -3,6 +3,7 @@
 import itertools
 
 from django.contrib.auth import get_user_model
+from django.test import Client
 
 from groups import services as group_services
 from groups.models import Membership, StudyGroup
@@ -35,3 +36,10 @@ def make_group(text: Text, facilitator=None, name: str | None = None, members=()
     for member in members:
         Membership.objects.create(group=group, user=member, role=Membership.Role.MEMBER)
     return group
+
+
+def logged_in(user) -> Client:
+    """A test client with `user` logged in."""
+    client = Client()
+    client.force_login(user)
+    return client

@@ -10,21 +10,15 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from discussions import services
 from discussions.models import Comment, Question
 from groups.models import Meeting, Membership
+from tests.factories import logged_in
 
 ROOT = Path(settings.BASE_DIR)
-
-
-def logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def test_no_page_uses_the_browsers_confirm_box():

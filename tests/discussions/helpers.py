@@ -2,18 +2,11 @@
 
 import time
 
-from django.test import Client
-
 from discussions import services
+from tests.factories import logged_in  # noqa: F401 (for the discussion tests)
 
 ESSAY_URL = "/texts/anatomy-of-the-sect/"
 HTMX = {"HX-Request": "true"}
-
-
-def logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def passage_url(group, position: int = 1) -> str:

@@ -5,7 +5,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -18,15 +17,9 @@ from groups.services import notebook_for
 from pages import glance
 from reading import services as reading
 from reading.models import ReadingProgress
-from tests.factories import make_group, make_text, make_user
+from tests.factories import logged_in, make_group, make_text, make_user
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)  # a Thursday
-
-
-def logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def at(when: datetime, *objects):

@@ -7,7 +7,6 @@ import pytest
 from django.contrib.messages import get_messages
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -17,7 +16,7 @@ from groups import services as group_services
 from groups.models import Meeting, Membership, StudyGroup
 from reading import services
 from reading.models import ReadingProgress
-from tests.factories import PASSWORD, make_group, make_text, make_user
+from tests.factories import PASSWORD, logged_in, make_group, make_text, make_user
 
 LAST_FACILITATOR = "A group needs at least one facilitator: appoint another facilitator first."
 NO_LONGER_WORKS = "This invitation no longer works"
@@ -25,12 +24,6 @@ NO_LONGER_WORKS = "This invitation no longer works"
 
 def messages_of(response) -> list[str]:
     return [message.message for message in get_messages(response.wsgi_request)]
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def join_url(group: StudyGroup) -> str:
@@ -415,7 +408,7 @@ def test_group_join_service_twice_returns_existing_membership(group, outsider):
 @pytest.mark.django_db(transaction=True)
 def test_invitation_concurrent_joins_make_one_membership(group, outsider):
     url = join_url(group)
-    clients = [signed_in(outsider) for _ in range(4)]
+    clients = [logged_in(outsider) for _ in range(4)]
     results = run_concurrently(*[lambda c=c: c.post(url).status_code for c in clients])
     assert results == [("ok", 302)] * 4
     assert Membership.objects.filter(group=group, user=outsider).count() == 1
@@ -425,7 +418,7 @@ def test_invitation_concurrent_joins_make_one_membership(group, outsider):
 @pytest.mark.django_db(transaction=True)
 def test_invitation_concurrent_joins_by_different_users_each_join_once(group):
     users = [make_user(f"joiner{n}") for n in range(4)]
-    clients = [signed_in(user) for user in users]
+    clients = [logged_in(user) for user in users]
     url = join_url(group)
     results = run_concurrently(*[lambda c=c: c.post(url).status_code for c in clients])
     assert results == [("ok", 302)] * 4
@@ -605,7 +598,7 @@ def test_group_leave_concurrent_by_both_facilitators_keeps_a_facilitator(
     group, facilitator, member
 ):
     Membership.objects.filter(group=group, user=member).update(role="facilitator")
-    clients = [signed_in(facilitator), signed_in(member)]
+    clients = [logged_in(facilitator), logged_in(member)]
     url = reverse("group_leave", args=[group.slug])
     results = run_concurrently(*[lambda c=c: c.post(url)["Location"] for c in clients])
     assert sorted(value for _, value in results) == sorted(
@@ -989,7 +982,7 @@ def test_notebook_get_creates_one_notebook_per_reader_and_text(client, essay, re
 
 @pytest.mark.django_db(transaction=True)
 def test_notebook_concurrent_first_visits_make_one_notebook(essay, reader):
-    clients = [signed_in(reader) for _ in range(4)]
+    clients = [logged_in(reader) for _ in range(4)]
     url = reverse("notebook", args=[essay.slug])
     results = run_concurrently(*[lambda c=c: c.get(url).status_code for c in clients])
     assert results == [("ok", 302)] * 4

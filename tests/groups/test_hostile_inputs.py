@@ -6,12 +6,12 @@ from datetime import UTC, datetime
 import pytest
 from django.contrib.messages import get_messages
 from django.db import IntegrityError, transaction
-from django.test import Client
 from django.urls import reverse
 
 from discussions.models import Question
 from groups import services
 from groups.models import Meeting, StudyGroup
+from tests.factories import logged_in
 
 EXTREME_DATES = [
     "9999-12-31T23:59-14:00",
@@ -26,12 +26,6 @@ def messages_of(response) -> list[str]:
     return [message.message for message in get_messages(response.wsgi_request)]
 
 
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 # Dates -------------------------------------------------------------------------------
 
 
@@ -39,7 +33,7 @@ def signed_in(user) -> Client:
 def test_invitation_expiry_out_of_range_is_refused_and_the_group_still_works(
     group, facilitator, member, value
 ):
-    client = signed_in(facilitator)
+    client = logged_in(facilitator)
     token = group.invite_token
     response = client.post(
         reverse("invitation_regenerate", args=[group.slug]), {"expires_at": value}
@@ -48,12 +42,12 @@ def test_invitation_expiry_out_of_range_is_refused_and_the_group_still_works(
     assert OUT_OF_RANGE in response.content.decode()
     group.refresh_from_db()
     assert (group.invite_token, group.invite_expires_at) == (token, None)
-    assert signed_in(member).get(group.get_absolute_url()).status_code == 200
+    assert logged_in(member).get(group.get_absolute_url()).status_code == 200
 
 
 @pytest.mark.parametrize("value", EXTREME_DATES)
 def test_meeting_start_out_of_range_is_a_form_error(group, facilitator, value):
-    response = signed_in(facilitator).post(
+    response = logged_in(facilitator).post(
         reverse("meeting_create", args=[group.slug]),
         {"starts_at": value, "first_position": 1, "last_position": 2},
     )
@@ -64,14 +58,14 @@ def test_meeting_start_out_of_range_is_a_form_error(group, facilitator, value):
 
 @pytest.mark.parametrize("value", EXTREME_DATES)
 def test_question_due_out_of_range_is_a_form_error(group, facilitator, member, value):
-    response = signed_in(facilitator).post(
+    response = logged_in(facilitator).post(
         reverse("question_create", args=[group.slug]),
         {"body": "Why?", "first_position": 1, "last_position": 1, "due_at": value},
     )
     assert response.status_code == 200
     assert response.context["form"].errors == {"due_at": [OUT_OF_RANGE]}
     assert Question.objects.count() == 0
-    assert signed_in(member).get(reverse("my_questions")).status_code == 200
+    assert logged_in(member).get(reverse("my_questions")).status_code == 200
 
 
 def test_database_refuses_dates_out_of_range(group):
@@ -83,7 +77,7 @@ def test_database_refuses_dates_out_of_range(group):
 
 
 def test_date_within_range_is_accepted(group, facilitator):
-    response = signed_in(facilitator).post(
+    response = logged_in(facilitator).post(
         reverse("meeting_create", args=[group.slug]),
         {"starts_at": "2199-12-31T23:59", "first_position": 1, "last_position": 2},
     )
@@ -99,7 +93,7 @@ def test_removed_member_cannot_rejoin_with_the_same_link(group, facilitator, mem
     target = group.memberships.get(user=member)
     services.membership_remove(acting_user=facilitator, membership=target)
 
-    client = signed_in(member)
+    client = logged_in(member)
     response = client.post(join_url)
 
     assert response.status_code == 403
@@ -112,14 +106,14 @@ def test_removed_member_can_join_again_with_a_new_link(group, facilitator, membe
     services.membership_remove(acting_user=facilitator, membership=target)
     group = services.invitation_regenerate(facilitator=facilitator, group=group)
 
-    response = signed_in(member).post(reverse("group_join", args=[group.invite_token]))
+    response = logged_in(member).post(reverse("group_join", args=[group.invite_token]))
 
     assert response.status_code == 302
     assert group.memberships.filter(user=member).exists()
 
 
 def test_member_who_left_can_rejoin_with_the_same_link(group, member):
-    client = signed_in(member)
+    client = logged_in(member)
     client.post(reverse("group_leave", args=[group.slug]))
 
     response = client.post(reverse("group_join", args=[group.invite_token]))
@@ -135,7 +129,7 @@ def test_member_who_left_can_rejoin_with_the_same_link(group, member):
     "value", ["abc", "welcome", "home", "//evil.example/x", "\x00/x", "https://evil.example/"]
 )
 def test_progress_next_that_is_not_a_local_path_goes_back_to_the_passage(essay, reader, value):
-    client = signed_in(reader)
+    client = logged_in(reader)
     response = client.post(
         reverse("progress_update", args=[essay.slug, 2]), {"read": "1", "next": value}
     )

@@ -5,7 +5,6 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from icalendar import Calendar
@@ -16,13 +15,7 @@ from discussions.models import HandoutThread
 from groups import services
 from groups.models import CalendarFeed, Meeting, Membership
 from reading.models import ReadingProgress
-from tests.factories import make_group, make_user
-
-
-def logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
+from tests.factories import logged_in, make_group, make_user
 
 
 @pytest.fixture

@@ -26,16 +26,10 @@ from groups import services
 from groups.models import CalendarFeed, Meeting, Membership, StudyGroup
 from reading.models import Passage, Revision, Text
 from reading.services import SHIPPED_ESSAY, text_revise
-from tests.factories import make_group, make_user
+from tests.factories import logged_in, make_group, make_user
 
 BEYOND_BIGINT = 10**20
 IMPORT_URL = "/admin/reading/text/import/"
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def messages_of(response) -> list[str]:
@@ -96,7 +90,7 @@ def snapshot_meetings():
 
 
 def test_meeting_ids_beyond_bigint_or_missing_are_404(facilitator, group, meeting):
-    client = signed_in(facilitator)
+    client = logged_in(facilitator)
     before = snapshot_meetings()
     for pk in (BEYOND_BIGINT, 2**63, 0, 999_999):
         for url in meeting_urls(group.slug, pk).values():
@@ -109,7 +103,7 @@ def test_meeting_ids_beyond_bigint_or_missing_are_404(facilitator, group, meetin
 def test_another_groups_meeting_under_my_slug_is_404_and_unchanged(
     facilitator, group, meeting, other_meeting
 ):
-    client = signed_in(facilitator)
+    client = logged_in(facilitator)
     before = snapshot_meetings()
     for url in meeting_urls(group.slug, other_meeting.pk).values():
         response = client.get(url)
@@ -134,7 +128,7 @@ def test_outsider_and_removed_member_get_404_on_meeting_pages_and_exports(
         f"/groups/{group.slug}/export/group.json",
     ]
     for user in (outsider, member):
-        client = signed_in(user)
+        client = logged_in(user)
         for url in urls:
             response = client.get(url)
             assert response.status_code == 404, (user, url)
@@ -152,7 +146,7 @@ def test_anonymous_is_sent_to_log_in_from_meeting_pages(client, group, meeting):
 
 
 def test_wrong_methods_are_405(facilitator, group, meeting):
-    client = signed_in(facilitator)
+    client = logged_in(facilitator)
     urls = meeting_urls(group.slug, meeting.pk)
     assert client.get(f"{urls['detail']}notes/").status_code == 405
     assert client.get(f"{urls['detail']}handout/threads/").status_code == 405
@@ -196,12 +190,12 @@ def unsafe_markup(page: str) -> list[str]:
 
 
 def test_notes_with_markup_are_sanitized_on_the_meeting_page(facilitator, member, meeting):
-    response = signed_in(facilitator).post(
+    response = logged_in(facilitator).post(
         f"{meeting.get_absolute_url()}notes/", {"notes": HOSTILE_MARKUP}
     )
     assert response.status_code == 302
 
-    page = signed_in(member).get(meeting.get_absolute_url()).content.decode()
+    page = logged_in(member).get(meeting.get_absolute_url()).content.decode()
     # The words may stay, escaped; no tag, handler or link of theirs runs.
     assert unsafe_markup(page) == []
     assert "alert(2)" in page  # the notes are there, as text
@@ -213,7 +207,7 @@ def test_agenda_markup_is_escaped_on_page_handout_calendar_and_email(
     meeting.agenda = '<b>bold</b> <script>alert("x")</script> **stars**'
     meeting.starts_at = timezone.now() + timedelta(hours=20)
     meeting.save()
-    client = signed_in(member)
+    client = logged_in(member)
 
     for url in (meeting.get_absolute_url(), f"{meeting.get_absolute_url()}handout/"):
         page = client.get(url).content.decode()
@@ -236,7 +230,7 @@ def test_agenda_markup_is_escaped_on_page_handout_calendar_and_email(
     ],
 )
 def test_agenda_cannot_inject_calendar_properties(facilitator, member, group, meeting, agenda):
-    response = signed_in(facilitator).post(
+    response = logged_in(facilitator).post(
         f"{meeting.get_absolute_url()}edit/",
         {
             "starts_at": "2030-05-01T19:00",
@@ -249,7 +243,7 @@ def test_agenda_cannot_inject_calendar_properties(facilitator, member, group, me
     assert response.status_code == 302
     meeting.refresh_from_db()
 
-    content = signed_in(member).get(f"{meeting.get_absolute_url()}calendar.ics").content
+    content = logged_in(member).get(f"{meeting.get_absolute_url()}calendar.ics").content
     lines = re.split(rb"\r\n(?! )", content)
     assert not any(line.startswith((b"ATTENDEE", b"BEGIN:VALARM", b"ACTION")) for line in lines)
     assert b"\rATTENDEE" not in content.replace(b"\r\n", b"")
@@ -261,7 +255,7 @@ def test_agenda_cannot_inject_calendar_properties(facilitator, member, group, me
 
 
 def test_notes_with_a_lone_surrogate_or_bad_utf8_do_not_500(facilitator, meeting):
-    client = signed_in(facilitator)
+    client = logged_in(facilitator)
     for raw in (b"notes=%ED%A0%80+lone", b"notes=%FF%FE+bad", b"notes=%C0%80"):
         response = client.post(
             f"{meeting.get_absolute_url()}notes/",
@@ -274,16 +268,16 @@ def test_notes_with_a_lone_surrogate_or_bad_utf8_do_not_500(facilitator, meeting
 
 
 def test_double_submitted_notes_store_once(facilitator, member, meeting):
-    client = signed_in(facilitator)
+    client = logged_in(facilitator)
     for _ in range(2):
         client.post(f"{meeting.get_absolute_url()}notes/", {"notes": "Agreed."})
     meeting.refresh_from_db()
     assert meeting.notes == "Agreed."
-    assert signed_in(member).get(meeting.get_absolute_url()).content.decode().count("Agreed.") == 1
+    assert logged_in(member).get(meeting.get_absolute_url()).content.decode().count("Agreed.") == 1
 
 
 def test_empty_posts_to_meeting_forms_are_form_errors(facilitator, group, meeting):
-    client = signed_in(facilitator)
+    client = logged_in(facilitator)
     before = snapshot_meetings()
     for url in (f"/groups/{group.slug}/meetings/new/", f"{meeting.get_absolute_url()}edit/"):
         response = client.post(url, {})
@@ -305,7 +299,7 @@ DURATIONS = [str(10**30), "-5", "0", "4", "721", "1e3", "NaN", "inf", "9" * 5000
 
 
 def test_meeting_duration_hostile_values_are_form_errors(facilitator, group):
-    client = signed_in(facilitator)
+    client = logged_in(facilitator)
     for minutes in DURATIONS:
         response = client.post(
             f"/groups/{group.slug}/meetings/new/",
@@ -332,7 +326,7 @@ HOSTILE_MEETING_FIELDS = [
 
 
 def test_meeting_form_hostile_fields_are_form_errors(facilitator, group):
-    client = signed_in(facilitator)
+    client = logged_in(facilitator)
     data = {"starts_at": "2030-05-01T19:00", "first_position": "1", "last_position": "1"}
     for field, value in HOSTILE_MEETING_FIELDS:
         response = client.post(f"/groups/{group.slug}/meetings/new/", {**data, field: value})
@@ -346,7 +340,7 @@ def test_meeting_at_the_end_of_the_range_in_a_far_west_zone_is_refused(facilitat
 
     # UTC-12: 2199-12-31 23:59 there is 2200 in UTC.
     reader_time_zone_set(user=facilitator, time_zone="Etc/GMT+12")
-    client = signed_in(facilitator)
+    client = logged_in(facilitator)
     response = client.post(
         f"/groups/{group.slug}/meetings/new/",
         {"starts_at": "2199-12-31T23:59", "first_position": "1", "last_position": "1"},
@@ -373,7 +367,7 @@ def test_meetings_at_the_edges_of_the_range_show_everywhere(member, group):
 
     for zone in ("Pacific/Kiritimati", "Etc/GMT+12", "America/St_Johns"):
         reader_time_zone_set(user=member, time_zone=zone)
-        client = signed_in(member)
+        client = logged_in(member)
         for meeting in (early, late):
             for url in (
                 meeting.get_absolute_url(),
@@ -411,7 +405,7 @@ def test_odd_time_zones_are_refused_and_pages_still_answer(member, group, meetin
 
     from groups.models import ReaderSettings
 
-    client = signed_in(member)
+    client = logged_in(member)
     for value in ODD_TIME_ZONES:
         response = client.post(reverse("notification_settings"), {"time_zone": value})
         assert response.status_code in (200, 302), value
@@ -428,7 +422,7 @@ def test_odd_time_zones_are_refused_and_pages_still_answer(member, group, meetin
 
 
 def test_gzip_on_calendar_and_exports_keeps_content(member, group, meeting):
-    client = signed_in(member)
+    client = logged_in(member)
     plain = client.get(f"{meeting.get_absolute_url()}calendar.ics").content
     zipped = client.get(f"{meeting.get_absolute_url()}calendar.ics", HTTP_ACCEPT_ENCODING="gzip")
     import gzip
@@ -469,7 +463,7 @@ def test_calendar_feed_of_removed_member_leaves_out_the_group(facilitator, membe
 @pytest.mark.parametrize("action", ["", "RENEW", "renew\x00", "x" * 10_000, "stop "])
 def test_calendar_settings_hostile_actions_change_nothing(member, action):
     feed = services.calendar_feed_renew(user=member)
-    response = signed_in(member).post("/settings/calendar/", {"action": action})
+    response = logged_in(member).post("/settings/calendar/", {"action": action})
     assert response.status_code == 302
     assert list(CalendarFeed.objects.values_list("token", flat=True)) == [feed.token]
 
@@ -508,7 +502,7 @@ def test_handout_threads_hostile_choices_change_nothing(facilitator, group, meet
             mapping.get(v.rstrip("\x00"), v) + ("\x00" if v.endswith("\x00") else "")
             for v in choice
         ]
-        client = signed_in(facilitator)  # messages of the last choice only
+        client = logged_in(facilitator)  # messages of the last choice only
         response = client.post(f"{meeting.get_absolute_url()}handout/threads/", {"threads": values})
         assert response.status_code == 302, choice
         assert messages_of(response) == [
@@ -523,9 +517,9 @@ def test_handout_threads_double_submit_and_members_refused(
     mine, _ = threads
     url = f"{meeting.get_absolute_url()}handout/threads/"
     for _ in range(2):
-        assert signed_in(facilitator).post(url, {"threads": [mine.pk, mine.pk]}).status_code == 302
+        assert logged_in(facilitator).post(url, {"threads": [mine.pk, mine.pk]}).status_code == 302
     assert list(HandoutThread.objects.values_list("comment_id", flat=True)) == [mine.pk]
-    assert signed_in(member).post(url, {"threads": []}).status_code == 403
+    assert logged_in(member).post(url, {"threads": []}).status_code == 403
     assert HandoutThread.objects.count() == 1
 
 
@@ -548,13 +542,13 @@ def test_hidden_comments_never_reach_the_handout(essay, facilitator, member, gro
     discussions.comment_hide(moderator=facilitator, comment=answer, reason="No.")
 
     for user in (facilitator, member):
-        handout = signed_in(user).get(f"{meeting.get_absolute_url()}handout/").content.decode()
+        handout = logged_in(user).get(f"{meeting.get_absolute_url()}handout/").content.decode()
         assert "Rooted" in handout
         assert "Hidden reply" not in handout and "Under hidden" not in handout, user
         assert "Hidden answer" not in handout, user
 
     discussions.comment_hide(moderator=facilitator, comment=root, reason="No.")
-    handout = signed_in(facilitator).get(f"{meeting.get_absolute_url()}handout/").content.decode()
+    handout = logged_in(facilitator).get(f"{meeting.get_absolute_url()}handout/").content.decode()
     assert "Rooted" not in handout
 
 
@@ -574,7 +568,7 @@ def test_answer_first_answers_stay_hidden_from_a_member_who_has_not_answered(
         parent=answer,
     )  # fmt: skip
 
-    client = signed_in(other)
+    client = logged_in(other)
     for url in (
         meeting.get_absolute_url(),
         f"{meeting.get_absolute_url()}handout/",
@@ -619,7 +613,7 @@ def test_csv_export_defuses_formulas_in_every_cell(essay, facilitator, member, g
     Membership.objects.create(group=group, user=evil, role=Membership.Role.MEMBER)
     discussions.comment_create(author=evil, group=group, passage=passage, body="@me")
 
-    response = signed_in(member).get(f"/groups/{group.slug}/export/discussion.csv")
+    response = logged_in(member).get(f"/groups/{group.slug}/export/discussion.csv")
     text = b"".join(response.streaming_content).decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))
     cells = [cell for row in rows[1:] for cell in row]
@@ -635,7 +629,7 @@ def test_exports_leave_out_hidden_comments_for_members(essay, facilitator, membe
         author=facilitator, group=group, passage=passage, body="Hidden words"
     )
     discussions.comment_hide(moderator=facilitator, comment=hidden, reason="Hush.")
-    client = signed_in(member)
+    client = logged_in(member)
     for fmt in ("md", "csv"):
         response = client.get(f"/groups/{group.slug}/export/discussion.{fmt}")
         assert b"Hidden words" not in b"".join(response.streaming_content)
@@ -649,7 +643,7 @@ def test_exports_leave_out_hidden_comments_for_members(essay, facilitator, membe
 def backup(essay, facilitator, member, group, meeting):
     passage = essay.passages.get(position=2)
     discussions.comment_create(author=member, group=group, passage=passage, body="Saved")
-    response = signed_in(facilitator).get(f"/groups/{group.slug}/export/group.json")
+    response = logged_in(facilitator).get(f"/groups/{group.slug}/export/group.json")
     data = json.loads(b"".join(response.streaming_content))
     data["group"]["slug"] = "restored"
     return data
@@ -757,7 +751,7 @@ REFUSED_QUOTES = [
 
 def test_quote_reattach_hostile_input_is_a_form_error(member, group, detached):
     before = quote_state(detached)
-    client = signed_in(member)
+    client = logged_in(member)
     url = f"/groups/{group.slug}/comments/{detached.pk}/quote/"
     for data in REFUSED_QUOTES:
         response = client.post(url, data)
@@ -773,7 +767,7 @@ def test_quote_reattach_hostile_input_is_a_form_error(member, group, detached):
 
 
 def test_quote_reattach_lone_surrogate_does_not_500(member, group, detached):
-    response = signed_in(member).post(
+    response = logged_in(member).post(
         f"/groups/{group.slug}/comments/{detached.pk}/quote/",
         b"quote=%ED%A0%80",
         content_type="application/x-www-form-urlencoded",
@@ -787,18 +781,18 @@ def test_quote_reattach_foreign_huge_and_other_users_ids(
     foreign = discussions.comment_create(
         author=outsider, group=other_group, passage=essay.passages.get(position=1), body="Theirs"
     )
-    client = signed_in(member)
+    client = logged_in(member)
     for pk in (foreign.pk, BEYOND_BIGINT, 0):
         for method in (client.get, client.post):
             assert method(f"/groups/{group.slug}/comments/{pk}/quote/").status_code == 404
     assert (
-        signed_in(outsider).get(f"/groups/{group.slug}/comments/{detached.pk}/quote/").status_code
+        logged_in(outsider).get(f"/groups/{group.slug}/comments/{detached.pk}/quote/").status_code
         == 404
     )
     other = make_user("other")
     Membership.objects.create(group=group, user=other, role=Membership.Role.MEMBER)
     before = quote_state(detached)
-    response = signed_in(other).post(
+    response = logged_in(other).post(
         f"/groups/{group.slug}/comments/{detached.pk}/quote/", {"quote": "worth a name"}
     )
     assert response.status_code == 403
@@ -813,7 +807,7 @@ PAGE_NUMBERS = ["0", "-1", str(10**30), "abc", "\x00", "9" * 5000, "1.5", "1e3",
 
 def test_contents_paging_with_hostile_page_numbers(client, member, essay):
     for page in PAGE_NUMBERS:
-        for c in (client, signed_in(member)):
+        for c in (client, logged_in(member)):
             response = c.get("/texts/anatomy-of-the-sect/", {"page": page})
             assert response.status_code == 200, page
 
@@ -821,7 +815,7 @@ def test_contents_paging_with_hostile_page_numbers(client, member, essay):
 def test_corrected_passage_page_with_hostile_query(essay, member):
     source = SHIPPED_ESSAY.read_text(encoding="utf-8")
     text_revise(text=essay, source=source.replace("To sum up", "To sum it up"))
-    client = signed_in(member)
+    client = logged_in(member)
     for query in (
         {"group": "\x00"},
         {"group": "x" * 5000},
@@ -838,7 +832,7 @@ def test_corrected_passage_page_with_hostile_query(essay, member):
 
 @pytest.fixture
 def staff(db):
-    return signed_in(make_user("editor", is_staff=True, is_superuser=True))
+    return logged_in(make_user("editor", is_staff=True, is_superuser=True))
 
 
 def upload(data: bytes) -> SimpleUploadedFile:
@@ -920,7 +914,7 @@ def test_admin_revise_of_a_missing_or_huge_text_id_is_404(staff, essay):
 
 
 def test_admin_upload_refused_to_members(member, essay):
-    client = signed_in(member)
+    client = logged_in(member)
     before = text_snapshot()
     for url in (IMPORT_URL, f"/admin/reading/text/{essay.pk}/revise/"):
         assert client.get(url).status_code == 302
@@ -949,12 +943,12 @@ def test_admin_upload_bad_files_are_messages(staff, essay):
 
 
 def test_notes_markdown_bombs_are_saved_or_refused_quickly(facilitator, member, meeting):
-    client = signed_in(facilitator)
+    client = logged_in(facilitator)
     for notes in (">" * 10_000, "[](" * 3_000, "\u202e" * 5_000):
         response = client.post(f"{meeting.get_absolute_url()}notes/", {"notes": notes})
         assert response.status_code in (200, 302)
-        assert signed_in(member).get(meeting.get_absolute_url()).status_code == 200
-        assert signed_in(member).get(f"{meeting.get_absolute_url()}handout/").status_code == 200
+        assert logged_in(member).get(meeting.get_absolute_url()).status_code == 200
+        assert logged_in(member).get(f"{meeting.get_absolute_url()}handout/").status_code == 200
 
 
 def test_uploaded_text_with_markup_is_shown_as_text(staff, essay, member):
@@ -971,7 +965,7 @@ def test_uploaded_text_with_markup_is_shown_as_text(staff, essay, member):
         author=member, group=group, passage=text.passages.get(position=1), body="On it",
         quote='onerror="alert(2)"',
     )  # fmt: skip
-    client = signed_in(member)
+    client = logged_in(member)
     for url in ("/texts/marked/", "/texts/marked/1/", "/texts/marked/2/", "/"):
         page = client.get(url).content.decode()
         assert unsafe_markup(page) == [], url
@@ -980,7 +974,7 @@ def test_uploaded_text_with_markup_is_shown_as_text(staff, essay, member):
 def test_a_notes_post_without_the_field_erases_nothing_and_says_so(facilitator, meeting):
     discussions.meeting_notes_save(facilitator=facilitator, meeting=meeting, notes="Kept.")
 
-    response = signed_in(facilitator).post(f"{meeting.get_absolute_url()}notes/", {})
+    response = logged_in(facilitator).post(f"{meeting.get_absolute_url()}notes/", {})
 
     assert response.status_code == 422
     assert "The notes did not arrive; nothing was changed." in response.content.decode()
@@ -991,7 +985,7 @@ def test_a_notes_post_without_the_field_erases_nothing_and_says_so(facilitator, 
 def test_notes_posted_empty_are_cleared(facilitator, meeting):
     discussions.meeting_notes_save(facilitator=facilitator, meeting=meeting, notes="Gone.")
 
-    signed_in(facilitator).post(f"{meeting.get_absolute_url()}notes/", {"notes": ""})
+    logged_in(facilitator).post(f"{meeting.get_absolute_url()}notes/", {"notes": ""})
 
     meeting.refresh_from_db()
     assert meeting.notes == ""
