@@ -264,6 +264,15 @@
     if (notice) notice.hidden = false;
   });
 
+  // A new action by the reader retires the last complaint, which would otherwise stay up
+  // after it no longer applies; the live poll is not the reader acting.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var alert = document.getElementById("site-alert");
+    if (!alert || alert.hidden || event.target.id === "comment-poller") return;
+    alert.hidden = true;
+    alert.textContent = "";
+  });
+
   // An htmx request the server refused (too fast, unavailable, forbidden): say so where
   // everyone notices, instead of a button that seems to do nothing.
   document.addEventListener("htmx:responseError", function (event) {

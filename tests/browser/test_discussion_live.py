@@ -412,3 +412,28 @@ def test_others_edits_deletions_hides_and_helpful_marks_reach_an_open_page(
     expect(page.locator("#discussion-notice")).to_be_hidden()
     assert_same_document(page)
     assert_accessible(page)
+
+
+def test_a_refusal_shows_in_the_alert_until_the_readers_next_action(
+    new_context, live_server, circle, log_in
+):
+    passage = Passage.objects.get(text=circle.text, position=POSITION)
+    bruno = circle.memberships.get(user__username="bruno").user
+    gone, staying = (
+        services.comment_create(author=bruno, group=circle, passage=passage, body=body)
+        for body in ("Soon deleted.", "Still here.")
+    )
+    page = open_passage(new_context(), log_in, "amara", circle)
+    # Deleted after the page was read, before the (15 s) poll could take it away.
+    services.comment_delete(user=bruno, comment=gone)
+
+    page.locator(f"#comment-{gone.pk}").get_by_role("button", name="Helpful").click()
+    alert = page.locator("#site-alert")
+    expect(alert).to_be_visible()
+    expect(alert).to_contain_text("deleted")
+
+    page.locator(f"#comment-{staying.pk}").get_by_role("button", name="Helpful").click()
+    expect(page.locator(f"#comment-{staying.pk} .helpful-count")).to_have_text(
+        "1 found this helpful"
+    )
+    expect(alert).to_be_hidden()
