@@ -38,6 +38,7 @@ from groups import permissions
 from groups.models import Meeting, Membership, StudyGroup
 from groups.selectors import membership_of, membership_of_user_id
 from reading.models import Passage
+from sectstudy import submissions
 
 MENTION = re.compile(r"(?<![\w@])@([\w.@+-]+)")
 
@@ -180,13 +181,14 @@ def comment_create(
         "parent_id": parent.pk if parent is not None else None,
         "body": body,
     }
+    submission_id = submissions.with_content(submission_id, *same_post.values())
     if existing := selectors.submitted_comment(author, submission_id, **same_post):
         return existing
     if (
         submission_id is not None
         and Comment.objects.filter(author=author, submission_id=submission_id).exists()
     ):
-        submission_id = None  # the form was used again, for another post: a new one
+        submission_id = None  # the same words again after the comment was deleted: a new one
     if passage.text_id != group.text_id:
         raise ValidationError("That passage is not part of this group's text.")
     if parent is not None:
@@ -588,12 +590,19 @@ def question_create(*, facilitator, group: StudyGroup, submission_id=None, **fie
         "first_position": fields.get("first_position"),
         "last_position": fields.get("last_position"),
     }
-    if submission_id is not None:
-        earlier = Question.objects.filter(created_by=facilitator, submission_id=submission_id)
-        if existing := earlier.filter(**same_question).first():
-            return existing
-        if earlier.exists():
-            submission_id = None
+    submission_id = submissions.with_content(
+        submission_id,
+        group.pk,
+        same_question["body"],
+        same_question["first_position"],
+        same_question["last_position"],
+    )
+    if submission_id is not None and (
+        existing := Question.objects.filter(
+            created_by=facilitator, submission_id=submission_id, **same_question
+        ).first()
+    ):
+        return existing
     last = (
         Question.objects.filter(group=group, first_position=fields["first_position"])
         .order_by("-order")

@@ -24,6 +24,7 @@ from groups.models import (
 from groups.selectors import invitation_is_valid, membership_of
 from groups.timezones import is_zone
 from reading.models import Text
+from sectstudy import submissions
 
 
 def _unique_group_slug(name: str) -> str:
@@ -37,6 +38,7 @@ def group_create(
     """A new group with its creator as facilitator. The same form sent again (same
     `submission_id`, same text, name and description) returns the group it made; sent
     again for another group (a page restored by Back), it makes that one."""
+    submission_id = submissions.with_content(submission_id, creator.pk, text.pk, name, description)
     made = StudyGroup.objects.filter(
         submission_id=submission_id,
         memberships__user=creator,
@@ -48,7 +50,7 @@ def group_create(
         if existing := made.first():
             return existing
         if StudyGroup.objects.filter(submission_id=submission_id).exists():
-            submission_id = None  # the form was used again, for another group
+            submission_id = None  # that group, which its creator has left since: a new one
 
     def create(submission_id) -> StudyGroup:
         with transaction.atomic():
@@ -237,6 +239,15 @@ def meeting_save(*, facilitator, meeting: Meeting, submission_id=None) -> Meetin
     if meeting.pk is not None or submission_id is None:
         meeting.save()
         return meeting
+    submission_id = submissions.with_content(
+        submission_id,
+        meeting.group_id,
+        meeting.starts_at,
+        meeting.duration_minutes,
+        meeting.first_position,
+        meeting.last_position,
+        meeting.agenda,
+    )
     made = Meeting.objects.filter(
         group_id=meeting.group_id,
         submission_id=submission_id,
@@ -250,7 +261,7 @@ def meeting_save(*, facilitator, meeting: Meeting, submission_id=None) -> Meetin
     if existing := made.first():
         return existing
     if not Meeting.objects.filter(group_id=meeting.group_id, submission_id=submission_id).exists():
-        meeting.submission_id = submission_id  # else: the form was used again, for another
+        meeting.submission_id = submission_id  # else: the same meeting, cancelled since
     try:
         with transaction.atomic():
             meeting.save()
