@@ -182,12 +182,14 @@ def comment_create(
         "body": body,
     }
     submission_id = submissions.with_content(submission_id, *same_post.values())
-    if existing := selectors.submitted_comment(author, submission_id, **same_post):
-        return existing
+    # Whether the id was used, then what it made: asked the other way round, a double
+    # click's first post could commit between the two questions.
     if (
         submission_id is not None
         and Comment.objects.filter(author=author, submission_id=submission_id).exists()
     ):
+        if existing := selectors.submitted_comment(author, submission_id, **same_post):
+            return existing
         submission_id = None  # the same words again after the comment was deleted: a new one
     if passage.text_id != group.text_id:
         raise ValidationError("That passage is not part of this group's text.")

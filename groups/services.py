@@ -46,11 +46,15 @@ def group_create(
         name=name,
         description=description,
     )
-    if submission_id is not None:
+    # Whether the id was used, then what it made: asked the other way round, a double
+    # click's first post could commit between the two questions.
+    if (
+        submission_id is not None
+        and StudyGroup.objects.filter(submission_id=submission_id).exists()
+    ):
         if existing := made.first():
             return existing
-        if StudyGroup.objects.filter(submission_id=submission_id).exists():
-            submission_id = None  # that group, which its creator has left since: a new one
+        submission_id = None  # that group, which its creator has left since: a new one
 
     def create(submission_id) -> StudyGroup:
         with transaction.atomic():
@@ -258,10 +262,13 @@ def meeting_save(*, facilitator, meeting: Meeting, submission_id=None) -> Meetin
         last_position=meeting.last_position,
         agenda=meeting.agenda,
     )
-    if existing := made.first():
-        return existing
-    if not Meeting.objects.filter(group_id=meeting.group_id, submission_id=submission_id).exists():
-        meeting.submission_id = submission_id  # else: the same meeting, cancelled since
+    # Whether the id was used, then what it made (see group_create).
+    if Meeting.objects.filter(group_id=meeting.group_id, submission_id=submission_id).exists():
+        if existing := made.first():
+            return existing
+        # else: the same meeting, cancelled since: a new one, without the id
+    else:
+        meeting.submission_id = submission_id
     try:
         with transaction.atomic():
             meeting.save()

@@ -1,8 +1,10 @@
 """Plain factory functions for tests: explicit, no magic."""
 
 import itertools
+import threading
 
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.test import Client
 
 from groups import services as group_services
@@ -43,3 +45,28 @@ def logged_in(user) -> Client:
     client = Client()
     client.force_login(user)
     return client
+
+
+def at_once(*actions) -> list:
+    """Run each action in its own thread, all released together (as concurrent requests
+    reach the server); return what each returned, or the exception it raised, in order.
+    Needs `django_db(transaction=True)`: each thread has its own connection."""
+    barrier = threading.Barrier(len(actions))
+    results: list = [None] * len(actions)
+
+    def run(index, action):
+        try:
+            barrier.wait(timeout=10)
+            results[index] = action()
+        except Exception as error:  # noqa: BLE001 - the test reads it from the results
+            results[index] = error
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=item, daemon=True) for item in enumerate(actions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert [thread.is_alive() for thread in threads] == [False] * len(actions)
+    return results

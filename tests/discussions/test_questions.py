@@ -3,7 +3,6 @@ answer once each; "answer first" keeps the others' answers out of reach; my ques
 notifications and due reminders; access; concurrency; invalid input; query counts."""
 
 import re
-import threading
 from datetime import datetime, timedelta
 from io import StringIO
 from urllib.parse import quote
@@ -23,7 +22,7 @@ from discussions import urls as discussion_urls
 from discussions.models import Comment, HelpfulMark, Notification, NotificationPreference, Question
 from groups.models import Meeting, Membership
 from tests.discussions.helpers import logged_in
-from tests.factories import make_group, make_text, make_user
+from tests.factories import at_once, make_group, make_text, make_user
 
 HTMX = {"HX-Request": "true"}
 SECRET = "Secret answer from the other member."
@@ -1609,29 +1608,15 @@ def test_answer_save_concurrently_keeps_one_answer(essay, facilitator, member, g
     question = make_question(group, facilitator)
     answer_url = url("answer_save", group, question_pk=question.pk)
     threads_count = 8
-    barrier = threading.Barrier(threads_count)
-    statuses: list[int] = []
-    errors: list[BaseException] = []
+    clients = [logged_in(member) for _ in range(threads_count)]
 
-    def post(number: int) -> None:
-        try:
-            client = logged_in(member)
-            barrier.wait(timeout=20)
-            statuses.append(
-                client.post(answer_url, {"body": f"Answer number {number}."}).status_code
-            )
-        except BaseException as error:
-            errors.append(error)
-        finally:
-            connection.close()
+    statuses = at_once(
+        *[
+            lambda c=c, n=n: c.post(answer_url, {"body": f"Answer number {n}."}).status_code
+            for n, c in enumerate(clients)
+        ]
+    )
 
-    threads = [threading.Thread(target=post, args=(n,)) for n in range(threads_count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert errors == []
     assert statuses == [302] * threads_count
     answers = list(Comment.objects.filter(question=question))
     assert len(answers) == 1

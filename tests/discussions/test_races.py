@@ -1,34 +1,13 @@
 """Double submits and concurrent moderation end in a clear answer, never a 500."""
 
-import threading
+import uuid
 
 import pytest
-from django.db import connection
 from django.test import Client
 
 from discussions import services
 from discussions.models import Comment
-from tests.factories import make_group, make_user
-
-
-def run_together(*requests):
-    """Run the callables at the same moment; return their responses in order."""
-    barrier = threading.Barrier(len(requests))
-    results = [None] * len(requests)
-
-    def run(index, request):
-        try:
-            barrier.wait()
-            results[index] = request()
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, r)) for i, r in enumerate(requests)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
+from tests.factories import at_once, make_group, make_user
 
 
 def client_for(user):
@@ -57,7 +36,7 @@ def test_double_submitted_delete_deletes_once_and_never_fails(discussion, attemp
     url = f"/groups/{group.slug}/comments/{comment.pk}/delete/"
     first, second = client_for(author), client_for(author)
 
-    responses = run_together(lambda: first.post(url), lambda: second.post(url))
+    responses = at_once(lambda: first.post(url), lambda: second.post(url))
 
     assert sorted(r.status_code for r in responses) in ([302, 302], [302, 404])
     assert Comment.objects.get(pk=comment.pk).is_deleted
@@ -76,7 +55,7 @@ def test_moderation_racing_a_delete_never_fails(discussion, action):
     }[action]
     deleter, other = client_for(author), client_for(actor)
 
-    responses = run_together(
+    responses = at_once(
         lambda: deleter.post(f"{base}/delete/"), lambda: other.post(f"{base}/{action}/", data)
     )
 
@@ -86,3 +65,19 @@ def test_moderation_racing_a_delete_never_fails(discussion, action):
         "A deleted comment cannot be hidden." in responses[1].content.decode()
     )
     assert responses[1].status_code in (302, 404) or refused
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("attempt", range(3))
+def test_one_form_posted_four_times_at_once_makes_one_comment(discussion, attempt):
+    group, passage, author, _moderator, _reader = discussion
+    url = f"/groups/{group.slug}/passages/{passage.position}/comments/"
+    data = {"body": "Clicked four times.", "submission_id": str(uuid.uuid4())}
+    clients = [client_for(author) for _ in range(4)]
+
+    locations = at_once(*[lambda c=c: c.post(url, data)["Location"] for c in clients])
+
+    comment = Comment.objects.get(group=group)
+    assert (
+        locations == [f"{passage.get_absolute_url()}?group={group.slug}#comment-{comment.pk}"] * 4
+    )

@@ -4,7 +4,6 @@ concurrent replies (also racing a delete) through the real views."""
 import functools
 import re
 import sys
-import threading
 from html.parser import HTMLParser
 
 import pytest
@@ -29,7 +28,7 @@ from tests.discussions.helpers import (
     reply_chain,
     updates_url,
 )
-from tests.factories import make_user
+from tests.factories import at_once, make_user
 
 QUOTES = [
     "three approaches",
@@ -543,29 +542,6 @@ def test_reply_below_the_deepest_depth_stored_is_refused_with_a_message(
 # Concurrency -------------------------------------------------------------------------------
 
 
-def _run_at_once(jobs) -> list:
-    """Run each job in its own thread, all released together; return their results."""
-    barrier = threading.Barrier(len(jobs))
-    results: list = [None] * len(jobs)
-
-    def run(index, job):
-        try:
-            barrier.wait(timeout=10)
-            results[index] = job()
-        except Exception as error:  # noqa: BLE001 - reported through the results
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert [thread.is_alive() for thread in threads] == [False] * len(jobs)
-    return results
-
-
 @pytest.mark.django_db(transaction=True)
 def test_comment_reply_ten_at_once_all_land_under_the_parent(
     group, passage, facilitator, mailoutbox
@@ -582,7 +558,7 @@ def test_comment_reply_ten_at_once_all_land_under_the_parent(
             client.post(create_url(group), {"body": f"Reply {n}.", "parent": parent.pk}).status_code
         )
 
-    statuses = _run_at_once([reply(client, n) for n, client in enumerate(clients)])
+    statuses = at_once(*[reply(client, n) for n, client in enumerate(clients)])
 
     assert statuses == [302] * THREADS
     replies = Comment.objects.filter(parent=parent)
@@ -619,7 +595,7 @@ def test_comment_delete_racing_replies_leaves_no_orphans(
             client.post(create_url(group), {"body": f"Race {n}.", "parent": comment.pk}).status_code
         )
 
-    statuses = _run_at_once([delete] + [reply(client, n) for n, client in enumerate(clients)])
+    statuses = at_once(delete, *[reply(client, n) for n, client in enumerate(clients)])
 
     assert statuses[0] == 302
     assert set(statuses[1:]) <= {302, 404, 422}

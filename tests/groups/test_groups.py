@@ -1,6 +1,5 @@
 """Study groups: creation, invitations, facilitator rules, meetings, progress, notebooks."""
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -16,7 +15,7 @@ from groups import services as group_services
 from groups.models import Meeting, Membership, StudyGroup
 from reading import services
 from reading.models import ReadingProgress
-from tests.factories import PASSWORD, logged_in, make_group, make_text, make_user
+from tests.factories import PASSWORD, at_once, logged_in, make_group, make_text, make_user
 
 LAST_FACILITATOR = "A group needs at least one facilitator: appoint another facilitator first."
 NO_LONGER_WORKS = "This invitation no longer works"
@@ -47,35 +46,6 @@ def local_input(moment) -> str:
 def read_passages(user, text, positions):
     for passage in text.passages.filter(position__in=positions):
         services.progress_set(reader=user, passage=passage, read=True)
-
-
-def run_concurrently(*actions):
-    """Run each action in its own thread, released together by a barrier.
-
-    Returns one ("ok", value) or ("error", exception) per action, in order.
-    """
-    barrier = threading.Barrier(len(actions))
-    results = [None] * len(actions)
-
-    def run(index, action):
-        try:
-            barrier.wait(timeout=10)
-            results[index] = ("ok", action())
-        except Exception as error:  # reported to the test below
-            results[index] = ("error", error)
-        finally:
-            connection.close()
-
-    threads = [
-        threading.Thread(target=run, args=(index, action), daemon=True)
-        for index, action in enumerate(actions)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert [thread.is_alive() for thread in threads] == [False] * len(actions)
-    return results
 
 
 # Creating a group ----------------------------------------------------------
@@ -409,8 +379,8 @@ def test_group_join_service_twice_returns_existing_membership(group, outsider):
 def test_invitation_concurrent_joins_make_one_membership(group, outsider):
     url = join_url(group)
     clients = [logged_in(outsider) for _ in range(4)]
-    results = run_concurrently(*[lambda c=c: c.post(url).status_code for c in clients])
-    assert results == [("ok", 302)] * 4
+    results = at_once(*[lambda c=c: c.post(url).status_code for c in clients])
+    assert results == [302] * 4
     assert Membership.objects.filter(group=group, user=outsider).count() == 1
     assert role_of(group, outsider) == "member"
 
@@ -420,8 +390,8 @@ def test_invitation_concurrent_joins_by_different_users_each_join_once(group):
     users = [make_user(f"joiner{n}") for n in range(4)]
     clients = [logged_in(user) for user in users]
     url = join_url(group)
-    results = run_concurrently(*[lambda c=c: c.post(url).status_code for c in clients])
-    assert results == [("ok", 302)] * 4
+    results = at_once(*[lambda c=c: c.post(url).status_code for c in clients])
+    assert results == [302] * 4
     assert sorted(
         group.memberships.filter(role="member").values_list("user__username", flat=True)
     ) == ["joiner0", "joiner1", "joiner2", "joiner3", "member"]
@@ -563,14 +533,12 @@ def test_membership_set_role_concurrent_self_demotions_keep_a_facilitator(
         Membership.objects.filter(group=group).update(role="facilitator")
         mine = Membership.objects.select_related("group").get(group=group, user=facilitator)
         theirs = Membership.objects.select_related("group").get(group=group, user=member)
-        results = run_concurrently(
+        results = at_once(
             demotion(acting_user=facilitator, membership=mine),
             demotion(acting_user=member, membership=theirs),
         )
-        outcomes = sorted(
-            (kind, value if kind == "ok" else type(value).__name__) for kind, value in results
-        )
-        assert outcomes == [("error", "LastFacilitatorError"), ("ok", "member")]
+        outcomes = sorted(type(r).__name__ if isinstance(r, Exception) else r for r in results)
+        assert outcomes == ["LastFacilitatorError", "member"]
         assert group.memberships.filter(role="facilitator").count() == 1
 
 
@@ -582,14 +550,14 @@ def test_membership_set_role_concurrent_mutual_demotions_keep_a_facilitator(
         Membership.objects.filter(group=group).update(role="facilitator")
         mine = Membership.objects.select_related("group").get(group=group, user=facilitator)
         theirs = Membership.objects.select_related("group").get(group=group, user=member)
-        results = run_concurrently(
+        results = at_once(
             demotion(acting_user=facilitator, membership=theirs),
             demotion(acting_user=member, membership=mine),
         )
         # Whoever comes second has just been demoted and may no longer change roles.
-        errors = [value for kind, value in results if kind == "error"]
-        assert [kind for kind, _ in results].count("ok") == 1
+        errors = [result for result in results if isinstance(result, Exception)]
         assert [type(error) for error in errors] == [PermissionDenied]
+        assert len(results) - len(errors) == 1
         assert group.memberships.filter(role="facilitator").count() == 1
 
 
@@ -600,10 +568,8 @@ def test_group_leave_concurrent_by_both_facilitators_keeps_a_facilitator(
     Membership.objects.filter(group=group, user=member).update(role="facilitator")
     clients = [logged_in(facilitator), logged_in(member)]
     url = reverse("group_leave", args=[group.slug])
-    results = run_concurrently(*[lambda c=c: c.post(url)["Location"] for c in clients])
-    assert sorted(value for _, value in results) == sorted(
-        [reverse("home"), group.get_absolute_url()]
-    )
+    results = at_once(*[lambda c=c: c.post(url)["Location"] for c in clients])
+    assert sorted(results) == sorted([reverse("home"), group.get_absolute_url()])
     assert list(group.memberships.values_list("role", flat=True)) == ["facilitator"]
 
 
@@ -984,8 +950,8 @@ def test_notebook_get_creates_one_notebook_per_reader_and_text(client, essay, re
 def test_notebook_concurrent_first_visits_make_one_notebook(essay, reader):
     clients = [logged_in(reader) for _ in range(4)]
     url = reverse("notebook", args=[essay.slug])
-    results = run_concurrently(*[lambda c=c: c.get(url).status_code for c in clients])
-    assert results == [("ok", 302)] * 4
+    results = at_once(*[lambda c=c: c.get(url).status_code for c in clients])
+    assert results == [302] * 4
     assert StudyGroup.objects.filter(notebook_owner=reader, text=essay).count() == 1
     assert Membership.objects.filter(user=reader).count() == 1
 

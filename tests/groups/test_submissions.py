@@ -4,10 +4,12 @@ makes one; the same form sent again for another group or meeting makes that one.
 import uuid
 from datetime import timedelta
 
+import pytest
 from django.urls import reverse
 from django.utils import timezone
 
 from groups.models import Meeting, StudyGroup
+from tests.factories import at_once, logged_in
 
 
 def _starts(days: int) -> str:
@@ -103,3 +105,34 @@ def test_meeting_form_sent_again_after_its_meeting_was_cancelled_schedules_anew(
 
     assert Meeting.objects.filter(group=group, cancelled_at__isnull=True).count() == 1
     assert Meeting.objects.filter(group=group).count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_group_form_sent_four_times_at_once_makes_one_group(member, essay):
+    data = {"text": essay.pk, "name": "Night readers", "submission_id": str(uuid.uuid4())}
+    clients = [logged_in(member) for _ in range(4)]
+
+    locations = at_once(
+        *[lambda c=c: c.post(reverse("group_create"), data)["Location"] for c in clients]
+    )
+
+    print(
+        "DEBUG",
+        locations,
+        list(StudyGroup.objects.shared().values_list("slug", "submission_id", "memberships__user")),
+    )
+    group = StudyGroup.objects.shared().get(name="Night readers")
+    assert locations == [group.get_absolute_url()] * 4
+    assert group.memberships.get().user == member
+
+
+@pytest.mark.django_db(transaction=True)
+def test_meeting_form_sent_four_times_at_once_makes_one_meeting(facilitator, group):
+    url = reverse("meeting_create", args=[group.slug])
+    data = meeting_form()
+    clients = [logged_in(facilitator) for _ in range(4)]
+
+    locations = at_once(*[lambda c=c: c.post(url, data)["Location"] for c in clients])
+
+    meeting = Meeting.objects.get(group=group)
+    assert locations == [meeting.get_absolute_url()] * 4

@@ -1,7 +1,5 @@
 """Reading progress: toggling read/unread, htmx fragments, races, and query counts."""
 
-import threading
-
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection
@@ -13,7 +11,7 @@ from groups.models import Meeting
 from reading import services
 from reading.models import ReadingProgress
 from reading.selectors import PassageReading, Progress, passage_reading
-from tests.factories import make_group, make_text, make_user
+from tests.factories import at_once, make_group, make_text, make_user
 
 ESSAY_URL = "/texts/anatomy-of-the-sect/"
 PROGRESS_URL = f"{ESSAY_URL}3/progress/"
@@ -223,30 +221,6 @@ def test_progress_update_htmx_double_post_leaves_one_row(reader_client, reader, 
 # Races ------------------------------------------------------------------------
 
 
-def run_at_once(target, count=THREADS):
-    """Run target(index) in `count` threads released together; return errors and results."""
-    barrier = threading.Barrier(count)
-    errors = []
-    results = [None] * count
-
-    def worker(index):
-        try:
-            barrier.wait(timeout=10)
-            results[index] = target(index)
-        except BaseException as error:  # reported to the test below
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(index,)) for index in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert [thread.is_alive() for thread in threads] == [False] * count
-    return errors, results
-
-
 @pytest.mark.django_db(transaction=True)
 def test_progress_update_concurrent_posts_make_one_row(essay):
     reader = make_user("racer")
@@ -256,11 +230,10 @@ def test_progress_update_concurrent_posts_make_one_row(essay):
         client.force_login(reader)
         clients.append(client)
 
-    errors, statuses = run_at_once(
-        lambda index: clients[index].post(PROGRESS_URL, {"read": "1"}).status_code
+    statuses = at_once(
+        *[lambda c=c: c.post(PROGRESS_URL, {"read": "1"}).status_code for c in clients]
     )
 
-    assert errors == []
     assert statuses == [302] * THREADS
     assert ReadingProgress.objects.filter(reader=reader).count() == 1
 
@@ -270,11 +243,10 @@ def test_progress_set_concurrent_calls_make_one_row(essay):
     reader = make_user("racer")
     passage = essay.passages.get(position=5)
 
-    errors, results = run_at_once(
-        lambda index: services.progress_set(reader=reader, passage=passage, read=True)
+    results = at_once(
+        *[lambda: services.progress_set(reader=reader, passage=passage, read=True)] * THREADS
     )
 
-    assert errors == []
     assert results == [True] * THREADS
     assert ReadingProgress.objects.filter(reader=reader, passage=passage).count() == 1
 
@@ -284,11 +256,15 @@ def test_progress_set_concurrent_read_and_unread_never_fails(essay):
     reader = make_user("racer")
     passage = essay.passages.get(position=5)
 
-    errors, results = run_at_once(
-        lambda index: services.progress_set(reader=reader, passage=passage, read=index % 2 == 0)
+    results = at_once(
+        *[
+            lambda read=index % 2 == 0: services.progress_set(
+                reader=reader, passage=passage, read=read
+            )
+            for index in range(THREADS)
+        ]
     )
 
-    assert errors == []
     assert results == [index % 2 == 0 for index in range(THREADS)]
     assert ReadingProgress.objects.filter(reader=reader, passage=passage).count() in (0, 1)
 
