@@ -17,6 +17,9 @@ PRODID = "-//sectstudy//meetings//EN"
 REFRESH = timedelta(hours=1)
 # A feed keeps past meetings this long, so recent ones stay in members' calendars.
 FEED_HISTORY = timedelta(days=90)
+# SEQUENCE is a 32-bit integer (RFC 5545); seconds since creation pass it after 68 years,
+# which only a restored backup's dates can reach.
+LARGEST_SEQUENCE = 2**31 - 1
 
 
 def meeting_event(meeting: Meeting, *, url: str) -> Event:
@@ -32,7 +35,10 @@ def meeting_event(meeting: Meeting, *, url: str) -> Event:
         end=meeting.ends_at.astimezone(timezone.UTC),
         stamp=meeting.updated_at.astimezone(timezone.UTC),
         last_modified=meeting.updated_at.astimezone(timezone.UTC),
-        sequence=max(0, int(meeting.updated_at.timestamp() - meeting.created_at.timestamp())),
+        sequence=min(
+            LARGEST_SEQUENCE,
+            max(0, int(meeting.updated_at.timestamp() - meeting.created_at.timestamp())),
+        ),
         status="CANCELLED" if meeting.is_cancelled else "CONFIRMED",
         url=url,
     )

@@ -195,6 +195,24 @@ def test_calendar_feed_lists_the_members_meetings_and_cancellations(
     assert events[0]["SEQUENCE"] >= sequence
 
 
+def test_calendar_files_of_a_meeting_restored_with_a_very_old_creation_date(
+    client, member, meeting
+):
+    """SEQUENCE counts seconds since creation; past 68 years (a restored backup's dates)
+    it would overflow RFC 5545's 32-bit integer and break every member's whole feed."""
+    Meeting.objects.filter(pk=meeting.pk).update(created_at=meeting.created_at.replace(year=1900))
+    logged_in(member).post("/settings/calendar/", {"action": "renew"})
+    feed = CalendarFeed.objects.get(user=member)
+
+    for response in (
+        logged_in(member).get(url(meeting, "calendar.ics")),
+        client.get(feed.get_absolute_url()),
+    ):
+        assert response.status_code == 200
+        event = Calendar.from_ical(response.content).walk("VEVENT")[0]
+        assert event["SEQUENCE"] == 2**31 - 1
+
+
 def test_calendar_feed_address_is_replaced_or_turned_off(client, member, meeting):
     member_client = logged_in(member)
     member_client.post("/settings/calendar/", {"action": "renew"})
