@@ -15,10 +15,12 @@ one passage's discussion at a time.
 
 import hashlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import groupby
 
+from django.db import connection, transaction
 from django.db.models import (
     Case,
     Count,
@@ -372,10 +374,25 @@ def _numbered(pks) -> dict[int, int]:
     return {pk: number for number, pk in enumerate(pks, start=1)}
 
 
+@contextmanager
+def one_snapshot():
+    """Every read inside sees the database as it was at the first one, as pg_dump does: a
+    backup that streams while the group changes (a meeting scheduled, a comment posted)
+    is still one consistent file. Inside a transaction already (a test's), its reads."""
+    if connection.in_atomic_block:
+        yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        yield
+
+
 def group_backup(*, membership: Membership, now: datetime | None = None) -> GroupBackup:
     """Everything of a shared group, for its facilitators: members and roles, meetings,
     questions, every comment and answer (hidden and deleted ones too, with their
-    quotes and threads), helpful marks, and the members' reading progress."""
+    quotes and threads), helpful marks, and the members' reading progress. Read it
+    within `one_snapshot`, from this call to the last row."""
     permissions.require(permissions.may_export_group, membership)
     group = membership.group
     text = group.text

@@ -61,9 +61,13 @@ def export_discussion_csv(request: HtmxHttpRequest, group_slug: str):
 @require_safe
 def export_group_json(request: HtmxHttpRequest, group_slug: str):
     membership = membership_permitted(request, group_slug, permissions.may_export_group)
-    backup = selectors.group_backup(membership=membership)
+
+    def backup_json():
+        with selectors.one_snapshot():
+            yield from formats.backup_json(selectors.group_backup(membership=membership))
+
     return _download(
-        formats.backup_json(backup),
+        backup_json(),
         filename=_filename(membership.group, f"backup-v{selectors.BACKUP_VERSION}", "json"),
         content_type="application/json",
     )

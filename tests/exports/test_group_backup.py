@@ -17,6 +17,7 @@ from exports.services import GroupImportError, group_import
 from groups.models import Meeting, Membership, StudyGroup
 from reading.models import Passage, ReadingProgress
 from reading.services import progress_set
+from tests.factories import at_once, logged_in
 
 
 def download(user, name, group) -> str:
@@ -145,6 +146,40 @@ def test_backup_round_trip_loses_nothing(full_group, facilitator, member, tmp_pa
     restored_meeting = restored.meetings.order_by("pk").first()
     assert restored_meeting.notes_html == "<p>We <em>agreed</em>.</p>\n"
     assert HandoutThread.objects.filter(meeting=restored_meeting).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_backup_streamed_while_the_group_changes_is_the_group_as_it_began(
+    essay, group, facilitator, member
+):
+    first = services.comment_create(
+        author=member, group=group, passage=essay.passages.get(position=1), body="For a handout."
+    )
+    response = logged_in(facilitator).get(reverse("export_group_json", args=[group.slug]))
+    chunks = iter(response.streaming_content)
+    head = next(chunks)
+
+    def meanwhile():  # another request, on its own connection, while the file streams
+        meeting = Meeting.objects.create(
+            group=group,
+            starts_at=timezone.now() + timedelta(days=1),
+            first_position=1,
+            last_position=3,
+        )
+        services.handout_threads_set(
+            facilitator=facilitator, meeting=meeting, comment_ids=[first.pk]
+        )
+        services.comment_create(
+            author=member, group=group, passage=essay.passages.get(position=3), body="Later."
+        )
+
+    assert at_once(meanwhile) == [None]
+    backup = json.loads(head + b"".join(chunks))
+    response.close()
+
+    assert (backup["meetings"], backup["handout_threads"]) == ([], [])
+    assert [comment["body"] for comment in backup["comments"]] == ["For a handout."]
+    assert [passage["position"] for passage in backup["passages"]] == [1]
 
 
 def test_restore_beside_the_original_with_another_slug(full_group, facilitator):
