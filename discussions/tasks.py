@@ -183,6 +183,11 @@ def _send_comment_email(task_function, kind: str, *, comment_id, recipient_id, a
         ):
             raise  # the last attempt: the task fails, with the error
         return False
+    except Exception:
+        # The message could not be made: the task fails with the error, and the
+        # notification is left unsent, for the daily digest to carry.
+        email_release(notification_ids=[notification_id])
+        raise
     return True
 
 
@@ -233,6 +238,9 @@ def send_question_emails(
             failed.append(recipient.user.pk)
             error = send_error
             continue
+        except Exception:
+            email_release(notification_ids=[notification_id])  # as in _send_comment_email
+            raise
         sent += 1
     if failed:
         logger.warning("Question email %s failed for %s (attempt %s)", question_id, failed, attempt)

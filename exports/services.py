@@ -38,6 +38,7 @@ from groups.models import (
     Membership,
     StudyGroup,
     new_invite_token,
+    validate_one_line,
 )
 from reading.models import Passage, ReadingProgress, Text
 from sectstudy.dates import EARLIEST, LATEST
@@ -229,8 +230,9 @@ def group_import(*, data: bytes | str, slug: str = "") -> ImportResult:
     except ValidationError:
         _fail("group.slug", f"{slug[:40]!r} is not a slug (letters, digits, - and _)")
     name = group_info.text("name", max_length=80, blank=False)
-    if any(char in name for char in "\r\n\t"):
-        # As StudyGroupForm: a line break would break the subject line of the group's emails.
+    try:
+        validate_one_line(name)
+    except ValidationError:
         _fail("group.name", "contains a line break or a tab: write the name on one line")
     if StudyGroup.objects.filter(slug=slug).exists():
         _fail(

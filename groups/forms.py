@@ -56,13 +56,6 @@ class _StudyGroupFields(forms.ModelForm):
             "description": "Optional. What the group is reading for, when it meets. Up to 1,000 characters.",
         }
 
-    def clean_name(self):
-        # A line break in a name would also break the subject line of the group's emails.
-        name = self.cleaned_data["name"]
-        if any(char in name for char in "\r\n\t"):
-            raise forms.ValidationError("Write the name on one line.")
-        return name
-
 
 class StudyGroupForm(SubmissionIdMixin, _StudyGroupFields):
     """A new group: its text, name and description."""

@@ -2,6 +2,7 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -10,6 +11,13 @@ from django.utils.safestring import mark_safe
 
 from reading.models import PassageRange, Text
 from sectstudy.dates import in_range_condition
+
+
+def validate_one_line(name: str) -> None:
+    """A group's name goes into the subject line of its emails, where Python refuses any
+    line break: all that str.splitlines() breaks on (\\u2028, NEL, form feed...) and tabs."""
+    if "\t" in name or "".join(name.splitlines()) != name:
+        raise ValidationError("Write the name on one line.", code="line_break")
 
 
 def new_invite_token() -> str:
@@ -29,7 +37,7 @@ class StudyGroupQuerySet(models.QuerySet):
 
 class StudyGroup(models.Model):
     text = models.ForeignKey(Text, on_delete=models.PROTECT, related_name="groups")
-    name = models.CharField(max_length=80)
+    name = models.CharField(max_length=80, validators=[validate_one_line])
     slug = models.SlugField(max_length=100, unique=True)
     description = models.TextField(max_length=1000, blank=True)
     # A private notebook is a one-member group owned by its reader, so that every

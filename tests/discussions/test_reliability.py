@@ -447,6 +447,25 @@ def test_failed_reply_email_is_retried_later(
     assert [m.to for m in mailoutbox] == [[facilitator.email]]
 
 
+def test_a_reply_email_that_cannot_be_made_fails_and_is_left_for_the_digest(
+    database_task_queue, member, facilitator, group, passage
+):
+    from discussions.models import Notification
+    from discussions.tasks import send_reply_email
+
+    parent = services.comment_create(author=facilitator, group=group, passage=passage, body="Q")
+    reply = services.comment_create(
+        author=member, group=group, passage=passage, body="A reply", parent=parent
+    )
+    with (
+        mock.patch("discussions.tasks.send_mail", side_effect=ValueError("bad header")),
+        pytest.raises(ValueError, match="bad header"),
+    ):
+        send_reply_email.call(comment_id=reply.pk, recipient_id=facilitator.pk)
+
+    assert Notification.objects.get(comment=reply).emailed_at is None
+
+
 def test_reply_email_gives_up_after_the_last_attempt(
     database_task_queue, member, facilitator, group, passage
 ):

@@ -271,6 +271,10 @@ BAD_FILES = {
         "members[1].username: 'two words' is not a valid username",
     ),
     "bad role": (lambda b: _edited(b, _set(["members", 0, "role"], "owner")), "unknown role"),
+    "name on two lines": (
+        lambda b: _edited(b, _set(["group", "name"], "Night\u2028readers")),
+        "group.name: contains a line break or a tab",
+    ),
     "huge number": (
         lambda b: _edited(b, _set(["questions", 0, "order"], 2**80)),
         "questions[0].order: out of range",

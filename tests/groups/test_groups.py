@@ -1069,14 +1069,24 @@ def test_invitation_url_with_a_nul_byte_is_404_not_500(client, reader_client):
     assert reader_client.post("/join/x%00y/").status_code == 404
 
 
-def test_group_name_with_a_line_break_is_refused(reader_client, essay):
-    response = reader_client.post(
-        "/groups/new/",
-        {"text": essay.pk, "name": "Evil\r\nBcc: victim@example.org", "description": ""},
+@pytest.mark.parametrize(
+    "line_break", ["\r\n", "\t", "\u2028", "\u2029", "\x85", "\x0b", "\x0c", "\x1c"]
+)
+def test_group_name_with_a_line_break_of_any_kind_is_refused(
+    reader_client, facilitator_client, group, essay, line_break
+):
+    """Python's email policy refuses all of them in the subject line that holds the name:
+    accepted, they would stop every email of the group."""
+    name = f"Evil{line_break}Bcc: victim@example.org"
+    responses = (
+        reader_client.post("/groups/new/", {"text": essay.pk, "name": name, "description": ""}),
+        facilitator_client.post(f"/groups/{group.slug}/edit/", {"name": name, "description": ""}),
     )
 
-    assert response.status_code == 200
-    assert response.context["form"].errors == {"name": ["Write the name on one line."]}
+    for response in responses:
+        assert response.status_code == 200
+        assert response.context["form"].errors == {"name": ["Write the name on one line."]}
+    assert not StudyGroup.objects.filter(name=name).exists()
 
 
 def test_pages_vary_on_the_htmx_request_header(client, essay):
