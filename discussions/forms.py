@@ -14,14 +14,14 @@ from groups.forms import TimeZoneField
 from groups.models import Meeting
 from reading.forms import PassageRangeFormMixin
 from sectstudy.dates import DATETIME_LOCAL, BoundedDateTimeField
+from sectstudy.markdown_fields import MarkdownField
 from sectstudy.submissions import SubmissionIdField, SubmissionIdMixin
 
 
 def _body_field(label="Your comment"):
-    return forms.CharField(
+    return MarkdownField(
         label=label,
         max_length=COMMENT_MAX_LENGTH,
-        strip=True,
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="Markdown: **bold**, *italic*, [links](https://…), > quotes. Mention a member with @username.",
         error_messages={
@@ -164,7 +164,7 @@ class QuestionForm(SubmissionIdMixin, PassageRangeFormMixin, forms.ModelForm):
     class Meta:
         model = Question
         fields = ("body", "first_position", "last_position", "due_at", "meeting", "answer_first")
-        field_classes = {"due_at": BoundedDateTimeField}
+        field_classes = {"due_at": BoundedDateTimeField, "body": MarkdownField}
         labels = {
             "body": "Question",
             "first_position": "On passage",

@@ -7,6 +7,7 @@ from groups import timezones
 from groups.models import Meeting, Membership, StudyGroup
 from reading.forms import PassageRangeFormMixin
 from sectstudy.dates import DATETIME_LOCAL, BoundedDateTimeField
+from sectstudy.markdown_fields import MarkdownField
 from sectstudy.submissions import SubmissionIdField, SubmissionIdMixin
 
 
@@ -95,7 +96,7 @@ class MeetingForm(SubmissionIdMixin, PassageRangeFormMixin, forms.ModelForm):
     class Meta:
         model = Meeting
         fields = ("starts_at", "duration_minutes", "first_position", "last_position", "agenda")
-        field_classes = {"starts_at": BoundedDateTimeField}
+        field_classes = {"starts_at": BoundedDateTimeField, "agenda": MarkdownField}
         labels = {
             "starts_at": "Date and time",
             "first_position": "Read from passage",
@@ -133,6 +134,7 @@ class MeetingNotesForm(forms.ModelForm):
         fields = ("notes",)
         labels = {"notes": "Notes from the meeting"}
         help_texts = {"notes": "Markdown. Members see them on the meeting's page."}
+        field_classes = {"notes": MarkdownField}
         widgets = {"notes": forms.Textarea(attrs={"rows": 8})}
 
     def clean_notes(self) -> str:

@@ -7,9 +7,13 @@ is the stored body_html that templates mark safe.
 from html.parser import HTMLParser
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from discussions import services
+from discussions.forms import AnswerForm, CommentEditForm, CommentForm, QuestionForm
 from discussions.markdown import ALLOWED_TAGS, sanitize_html
+from discussions.models import Comment
+from groups.forms import MeetingForm, MeetingNotesForm
 from tests.discussions.helpers import post_comment
 
 REL = "nofollow noopener ugc"
@@ -283,3 +287,41 @@ def test_comment_create_markdown_renders_expected_html(member, group, passage, b
 
     comment.refresh_from_db()
     assert comment.body_html == expected
+
+
+# What is typed is kept: indentation is Markdown ------------------------------------
+
+
+CODE = "    def f():\n        return 1\n\nThat is my code."
+
+
+def test_a_posted_comment_keeps_the_indentation_of_its_code_block(member_client, group):
+    member_client.post(
+        f"/groups/{group.slug}/passages/1/comments/", {"body": f"\n  \n{CODE}\n\n  "}
+    )
+
+    comment = Comment.objects.get()
+    assert comment.body == CODE  # only the blank lines before and the blanks after go
+    assert comment.body_html.startswith("<pre><code>def f():\n    return 1\n</code></pre>")
+
+
+@pytest.mark.parametrize(
+    ("form_class", "field"),
+    [
+        (CommentForm, "body"),
+        (CommentEditForm, "body"),
+        (AnswerForm, "body"),
+        (QuestionForm, "body"),
+        (MeetingForm, "agenda"),
+        (MeetingNotesForm, "notes"),
+    ],
+)
+def test_every_markdown_field_keeps_indentation_and_refuses_blanks_alone(group, form_class, field):
+    form_field = form_class.base_fields[field]
+
+    assert form_field.clean(f"\n{CODE}\n ") == CODE
+    if form_field.required:
+        with pytest.raises(ValidationError):
+            form_field.clean(" \n\t\n ")
+    else:
+        assert form_field.clean(" \n\t\n ") == ""
