@@ -626,6 +626,16 @@ def discussion_count(*, membership: Membership, passage: Passage) -> int:
     return _counted_comments(membership, passage).count()
 
 
+def passage_last_seen(*, user, group_id: int, passage_id: int) -> datetime | None:
+    """When the reader last saw a passage's discussion (None: never), without recording
+    a visit (services.passage_visit_record records and returns it)."""
+    return (
+        PassageVisit.objects.filter(user=user, group_id=group_id, passage_id=passage_id)
+        .values_list("last_seen_at", flat=True)
+        .first()
+    )
+
+
 def new_comment_counts(*, user, group_id: int, text_id: int) -> dict[int, int]:
     """Per passage of a text, how many comments in this group are new for this reader:
     per passage, a range of the (group, passage, created_at) index from the reader's

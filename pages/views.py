@@ -10,6 +10,7 @@ from discussions.selectors import (
     highlighted_body,
     new_comment_counts,
     passage_anchors,
+    passage_last_seen,
     passage_thread,
 )
 from groups import selectors as group_selectors
@@ -89,6 +90,12 @@ def group_choose(request: HtmxHttpRequest, text_slug: str):
     return redirect(safe_next(request, text.get_absolute_url()))
 
 
+def _is_prefetch(request) -> bool:
+    """A browser fetching a page ahead in case it is opened (Chrome, Firefox, Safari)."""
+    purpose = request.headers.get("Sec-Purpose") or request.headers.get("Purpose") or ""
+    return "prefetch" in purpose.lower()
+
+
 def _group_session_key(text: Text) -> str:
     return f"group-for-text-{text.pk}"
 
@@ -123,10 +130,16 @@ def passage_detail(request: HtmxHttpRequest, text_slug: str, position: int):
     context = {**vars(page)}
     if membership is not None:
         # The one thing a passage page records: when this reader last saw this
-        # discussion, so that what others wrote since is marked new next time.
-        last_seen = discussion_services.passage_visit_record(
-            user=request.user, group=membership.group, passage=passage
-        )
+        # discussion, so that what others wrote since is marked new next time. Not for a
+        # HEAD or a browser's prefetch: nobody reads those, and the marks must stay.
+        if request.method == "GET" and not _is_prefetch(request):
+            last_seen = discussion_services.passage_visit_record(
+                user=request.user, group=membership.group, passage=passage
+            )
+        else:
+            last_seen = passage_last_seen(
+                user=request.user, group_id=membership.group_id, passage_id=passage.pk
+            )
         discussion = passage_discussion(
             membership=membership,
             passage=passage,

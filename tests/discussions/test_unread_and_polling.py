@@ -78,6 +78,28 @@ def test_passage_page_second_visit_shows_nothing_new(member_client, facilitator,
     assert '<span class="badge-new">new</span>' not in html
 
 
+@pytest.mark.parametrize(
+    "fetch",
+    [
+        lambda client, url: client.head(url),
+        lambda client, url: client.get(url, headers={"Sec-Purpose": "prefetch"}),
+        lambda client, url: client.get(url, headers={"Purpose": "prefetch"}),
+    ],
+    ids=["HEAD", "Sec-Purpose prefetch", "Purpose prefetch"],
+)
+def test_a_head_or_a_prefetch_is_not_a_visit(member_client, facilitator, group, passage, fetch):
+    """Nobody reads those: what is new stays marked for the reader's own visit."""
+    theirs = post_comment(facilitator, group, passage, "From the facilitator.")
+    member_client.get(passage_url(group))
+    later = post_comment(facilitator, group, passage, "Later.")
+
+    assert fetch(member_client, passage_url(group)).status_code == 200
+    html = member_client.get(passage_url(group)).content.decode()
+
+    assert theirs.pk in shown_comment_ids(html)
+    assert new_comment_ids(html) == [later.pk]
+
+
 def test_passage_page_visit_records_when_it_was_seen(member_client, member, group, passage):
     before = timezone.now()
 
