@@ -31,6 +31,9 @@ class Limit:
     count: int
     per: timedelta
     message: str
+    # Past it, the 429 page gives back what was written, in a form that posts it again
+    # (without JavaScript the words would be lost). Never for forms with passwords.
+    gives_back_writing: bool = False
 
 
 POSTING = Limit(
@@ -38,9 +41,14 @@ POSTING = Limit(
     20,
     timedelta(minutes=1),
     "You are posting very quickly. Wait a minute, then post again: what you wrote is still here.",
+    gives_back_writing=True,
 )
 POSTING_DAILY = Limit(
-    "post-day", 500, timedelta(days=1), "You have posted a great deal today. Try again tomorrow."
+    "post-day",
+    500,
+    timedelta(days=1),
+    "You have posted a great deal today. Try again tomorrow.",
+    gives_back_writing=True,
 )
 SIGNUP = Limit(
     "signup", 10, timedelta(hours=1), "Too many accounts were made from here. Try again later."
@@ -118,10 +126,25 @@ def limited(*limits: Limit, subject=by_user):
 
 
 def rate_limited_response(request, error: RateLimited) -> HttpResponse:
+    """With htmx the page keeps its form; otherwise the 429 page gives back what was
+    written (a comment, an answer, a question) in a form that posts it again, as it was."""
     if getattr(request, "htmx", False):
         response = HttpResponse(str(error), status=429, content_type="text/plain; charset=utf-8")
     else:
-        response = render(request, "429.html", {"message": str(error)}, status=429)
+        writing = error.limit.gives_back_writing and "body" in request.POST
+        context = {
+            "message": str(error),
+            "body": request.POST.get("body", "") if writing else None,
+            "resend_fields": [
+                (name, value)
+                for name, values in request.POST.lists()
+                if name not in ("body", "csrfmiddlewaretoken")
+                for value in values
+            ]
+            if writing
+            else [],
+        }
+        response = render(request, "429.html", context, status=429)
     response["Retry-After"] = str(error.retry_after_seconds)
     return response
 

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser
 from django.template.loader import render_to_string
 from django.test import Client, RequestFactory
 from django.urls import Resolver404, resolve, reverse
@@ -38,8 +39,10 @@ from discussions.selectors import (
     THREADS_PER_PAGE,
 )
 from groups import services as groups
+from groups import throttling
 from groups.demo import DEMO_GROUP_SLUG, load_demo
 from groups.models import CalendarFeed, Meeting, StudyGroup
+from groups.throttling import RateLimited
 from groups.views import login_locked_out
 from reading.models import Passage
 from reading.services import progress_set
@@ -403,7 +406,19 @@ def _standalone_pages() -> dict[str, str]:
         "server-error": render_to_string("500.html"),
         "database-unavailable": render_to_string("503.html"),
         "locked-out": login_locked_out(RequestFactory().get("/")).content.decode(),
+        "rate-limited-with-words": _rate_limited_page(),
     }
+
+
+def _rate_limited_page() -> str:
+    """Posting too fast without JavaScript: the 429 page with the words in a form."""
+    request = RequestFactory().post(
+        "/groups/g/passages/1/comments/",
+        {"body": "Words <kept>.", "submission_id": "x", "parent": "3"},
+    )
+    request.user = AnonymousUser()
+    limited = RateLimited(throttling.POSTING, timedelta(seconds=30))
+    return throttling.rate_limited_response(request, limited).content.decode()
 
 
 def _vnu(paths: list[Path]) -> list[dict]:

@@ -221,6 +221,46 @@ def test_a_question_form_sent_again_with_other_words_is_a_new_question(facilitat
 # Throttling --------------------------------------------------------------------------------
 
 
+def test_past_the_limit_without_javascript_the_words_come_back_in_a_form_that_posts_them(
+    member_client, group
+):
+    for n in range(throttling.POSTING.count):
+        member_client.post(create_url(group), {"body": f"Comment {n}."})
+    typed = {
+        "body": "    A code block & <b>words</b>\nworth keeping.",
+        "submission_id": str(uuid.uuid4()),
+        "quote": "",
+    }
+
+    response = member_client.post(create_url(group), typed)
+
+    assert response.status_code == 429
+    page = response.content.decode()
+    resend = re.search(r'<form method="post" action="([^"]+)".*?</form>', page, re.S)
+    assert resend and resend[1] == create_url(group)
+    assert (
+        '<textarea id="resend-body" name="body" rows="8" required>'
+        "    A code block &amp; &lt;b&gt;words&lt;/b&gt;\nworth keeping.</textarea>"
+    ) in resend[0]
+    assert (
+        f'<input type="hidden" name="submission_id" value="{typed["submission_id"]}">' in resend[0]
+    )
+    assert 'name="csrfmiddlewaretoken"' in resend[0]
+    assert not Comment.objects.filter(body__startswith="    A code block").exists()
+
+
+def test_a_refused_sign_up_does_not_echo_the_form_back(client, db):
+    for n in range(throttling.SIGNUP.count):
+        client.post("/accounts/signup/", {"username": f"new{n}", "password1": "x"})
+
+    response = client.post(
+        "/accounts/signup/", {"username": "late", "password1": "s3cret-enough", "body": "x"}
+    )
+
+    assert response.status_code == 429
+    assert "s3cret-enough" not in response.content.decode()
+
+
 def test_posting_past_the_limit_answers_429_with_a_message_and_saves_nothing(member_client, group):
     for n in range(throttling.POSTING.count):
         assert member_client.post(create_url(group), {"body": f"Comment {n}."}).status_code == 302
