@@ -16,7 +16,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db.models.functions import Lower
 
 from discussions.markdown import render_markdown
 from discussions.models import (
@@ -206,9 +207,22 @@ def _reference(item: _Object, key: str, known: dict, what: str, optional=True):
 
 
 def _set_times(objects: list, fields: list[str]) -> None:
-    """Timestamps Django sets on insert (auto_now_add) get the backup's own."""
-    if objects:
-        type(objects[0]).objects.bulk_update(objects, fields, batch_size=1000)
+    """Timestamps Django sets on insert (auto_now_add) get the backup's own, in one
+    UPDATE from arrays: linear in the rows, where bulk_update's CASE grows with the
+    square of its batch (most of a large restore's time)."""
+    if not objects:
+        return
+    meta = type(objects[0])._meta
+    quote = connection.ops.quote_name
+    columns = [quote(meta.get_field(name).column) for name in fields]
+    arrays = ", ".join(["%s::bigint[]", *["%s::timestamptz[]"] * len(fields)])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quote(meta.db_table)} AS row SET "  # noqa: S608 - names from the model
+            + ", ".join(f"{column} = new.{column}" for column in columns)
+            + f" FROM unnest({arrays}) AS new(id, {', '.join(columns)}) WHERE row.id = new.id",
+            [[o.pk for o in objects], *[[getattr(o, name) for o in objects] for name in fields]],
+        )
 
 
 def group_import(*, data: bytes | str, slug: str = "") -> ImportResult:
@@ -256,6 +270,7 @@ def group_import(*, data: bytes | str, slug: str = "") -> ImportResult:
     }
     removed = {digest: pk for pk, digest in digests.items() if pk not in set(in_text.values())}
     passage_pks: dict[int, int] = {}
+    positions: dict[int, int | None] = {}  # by passage number; None for a removed passage
     for number, item in passages.items():
         position = item.integer("position", optional=True, minimum=1)
         digest = item.text("sha256", max_length=64, blank=False)
@@ -271,6 +286,7 @@ def group_import(*, data: bytes | str, slug: str = "") -> ImportResult:
                 "text as it was",
             )
         passage_pks[number] = pk
+        positions[number] = position
     passage_count = len(in_text)
 
     def in_range(item: _Object) -> tuple[int, int]:
@@ -281,6 +297,7 @@ def group_import(*, data: bytes | str, slug: str = "") -> ImportResult:
         return first, last
 
     usernames: set[str] = set()
+    lowered_usernames: dict[str, str] = {}
 
     username_validator = get_user_model().username_validator
 
@@ -291,7 +308,14 @@ def group_import(*, data: bytes | str, slug: str = "") -> ImportResult:
                 username_validator(name)
             except ValidationError:
                 _fail(f"{item.path}.{key}", f"{name[:40]!r} is not a valid username")
+            if name.lower() in lowered_usernames:
+                _fail(
+                    f"{item.path}.{key}",
+                    f"{name[:40]!r} and {lowered_usernames[name.lower()][:40]!r} differ only "
+                    "in case: sign-up takes them for one reader",
+                )
             usernames.add(name)
+            lowered_usernames[name.lower()] = name
         return name
 
     # Check everything before writing anything.
@@ -347,17 +371,21 @@ def group_import(*, data: bytes | str, slug: str = "") -> ImportResult:
         )
 
     comment_objects = {}
+    comment_passages: dict[int, int] = {}  # comment number: passage number
     for number, item in comments.items():
         quote = item.obj("quote")
         body = item.text("body", max_length=COMMENT_MAX_LENGTH)
         parent = _reference(item, "parent", comments, "comment")
         if parent == number:
             _fail(f"{item.path}.parent", "a comment cannot reply to itself")
+        if item.moment("deleted_at") and (body or quote.text("exact")):
+            # As comment_delete leaves it: a deleted comment is a place in its thread.
+            _fail(item.path, "a deleted comment keeps no words (its body and quote are empty)")
+        passage = _reference(item, "passage", passages, "passage", optional=False)
+        comment_passages[number] = passage
         comment_objects[number] = (
             Comment(
-                passage_id=passage_pks[
-                    _reference(item, "passage", passages, "passage", optional=False)
-                ],
+                passage_id=passage_pks[passage],
                 body=body,
                 body_html=render_markdown(body),
                 quote_exact=quote.text("exact", max_length=QUOTE_MAX_LENGTH),
@@ -381,20 +409,25 @@ def group_import(*, data: bytes | str, slug: str = "") -> ImportResult:
             user_ref(item, "hidden_by"),
             item.moment("created_at", optional=False),
         )
-    roots = _thread_roots({n: entry[1] for n, entry in comment_objects.items()})
+    roots, depths = _threads({n: entry[1] for n, entry in comment_objects.items()})
     for number, (_, parent, question, *_rest) in comment_objects.items():
         if parent is not None and comment_objects[parent][2] != question:
             _fail(comments[number].path, "a reply belongs to the same question as its parent")
+        if parent is not None and comment_passages[parent] != comment_passages[number]:
+            _fail(comments[number].path, "a reply is on the same passage as its parent")
+        if parent is None and question is not None:
+            asked = question_objects[question][0]
+            position = positions[comment_passages[number]]
+            if position is None or not asked.first_position <= position <= asked.last_position:
+                _fail(comments[number].path, "an answer is on a passage of its question")
 
     helpful_rows = []
     for item in helpful:
-        helpful_rows.append(
-            (
-                _reference(item, "comment", comments, "comment", optional=False),
-                user_ref(item, "user", optional=False),
-                item.moment("created_at", optional=False),
-            )
-        )
+        comment = _reference(item, "comment", comments, "comment", optional=False)
+        user = user_ref(item, "user", optional=False)
+        if user == comment_objects[comment][3]:
+            _fail(item.path, "nobody marks their own comment helpful")
+        helpful_rows.append((comment, user, item.moment("created_at", optional=False)))
     handout_rows = []
     for item in handout:
         meeting = _reference(item, "meeting", meetings, "meeting", optional=False)
@@ -425,6 +458,7 @@ def group_import(*, data: bytes | str, slug: str = "") -> ImportResult:
                 question_objects=question_objects,
                 comment_objects=comment_objects,
                 roots=roots,
+                depths=depths,
                 helpful_rows=helpful_rows,
                 handout_rows=handout_rows,
                 progress_rows=progress_rows,
@@ -437,28 +471,30 @@ def group_import(*, data: bytes | str, slug: str = "") -> ImportResult:
         raise GroupImportError(f"The backup could not be restored, nothing was: {error}") from error
 
 
-def _depth(number: int, parents: dict[int, int | None]) -> int:
-    """How many replies up a comment's thread root is (cycles were refused before)."""
-    depth = 0
-    while parents[number] is not None:
-        number = parents[number]
-        depth += 1
-    return depth
-
-
-def _thread_roots(parents: dict[int, int | None]) -> dict[int, int | None]:
-    """Each comment's thread root (None at the top), refusing cycles."""
+def _threads(parents: dict[int, int | None]) -> tuple[dict, dict]:
+    """Each comment's thread root (None at the top) and depth, refusing cycles: each
+    comment is walked up once, to the first one already known, so a chain of any length
+    costs its length."""
     roots: dict[int, int | None] = {}
+    depths: dict[int, int] = {}
     for number in parents:
-        seen = {number}
+        path: list[int] = []
+        on_path: set[int] = set()
         current = number
-        while parents[current] is not None:
-            current = parents[current]
-            if current in seen:
+        while current not in depths and parents[current] is not None:
+            if current in on_path:
                 _fail("", f"comment {number}'s replies go round in a circle")
-            seen.add(current)
-        roots[number] = current if current != number else None
-    return roots
+            on_path.add(current)
+            path.append(current)
+            current = parents[current]
+        if current not in depths:  # a top
+            roots[current], depths[current] = None, 0
+        root = roots[current] if roots[current] is not None else current
+        depth = depths[current]
+        for reply in reversed(path):
+            depth += 1
+            roots[reply], depths[reply] = root, depth
+    return roots, depths
 
 
 def _write(
@@ -472,17 +508,30 @@ def _write(
     question_objects,
     comment_objects,
     roots,
+    depths,
     helpful_rows,
     handout_rows,
     progress_rows,
 ) -> ImportResult:
     User = get_user_model()
-    existing = set(User.objects.filter(username__in=usernames).values_list("username", flat=True))
-    created = sorted(usernames - existing)
+    # A reader is found by their name in any case, as sign-up takes "Ben" and "ben" for
+    # one: a restore never adds a look-alike account beside an existing one.
+    in_file = {name.lower(): name for name in usernames}
+    users: dict[str, int] = {}
+    for pk, name in (
+        User.objects.annotate(lowered=Lower("username"))
+        .filter(lowered__in=in_file)
+        .order_by("pk")
+        .values_list("pk", "username")
+    ):
+        wanted = in_file.get(name.lower())
+        if wanted is not None and (wanted not in users or name == wanted):
+            users[wanted] = pk  # the very name first, if it is there
+    created = sorted(usernames - users.keys())
     User.objects.bulk_create(
         [User(username=name, password=make_password(None)) for name in created]
     )
-    users = dict(User.objects.filter(username__in=usernames).values_list("username", "pk"))
+    users.update(User.objects.filter(username__in=created).values_list("username", "pk"))
 
     group = StudyGroup.objects.create(
         text=text,
@@ -522,30 +571,34 @@ def _write(
     _set_times(list(questions.values()), ["created_at"])
 
     # Comments in the backup's order, which is the order they were written in (so
-    # they keep it); replies first stand alone, outside any question, since a reply
-    # to an answer would otherwise count as a second answer by its author until its
-    # parent is set. Then their threads, questions and times, in one update.
+    # they keep it), with ids taken ahead from the table's sequence: each is written
+    # with its parent, thread root and depth at once (foreign keys are checked at
+    # commit, so a reply may come before its parent in the file).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [Comment._meta.db_table, len(comment_objects)],
+        )
+        ids = [pk for (pk,) in cursor.fetchall()]
     comments = {}
-    for number, (comment, parent, question, author, hidden_by, _) in sorted(
-        comment_objects.items()
-    ):
+    for (number, entry), pk in zip(sorted(comment_objects.items()), ids, strict=True):
+        entry[0].pk = pk
+        comments[number] = entry[0]
+    for number, comment in comments.items():
+        _, parent, question, author, hidden_by, _ = comment_objects[number]
         comment.group = group
-        comment.question = questions.get(question) if parent is None else None
+        # Ids, not objects: a chain of thousands of replies linked object to object is
+        # too deep for Python to free.
+        comment.parent_id = comments[parent].pk if parent is not None else None
+        comment.root_id = comments[roots[number]].pk if roots[number] is not None else None
+        comment.depth = depths[number]
+        comment.question_id = questions[question].pk if question is not None else None
         comment.author_id = users.get(author)
         comment.hidden_by_id = users.get(hidden_by)
-        comments[number] = comment
     Comment.objects.bulk_create(comments.values(), batch_size=1000)
-    parents = {number: entry[1] for number, entry in comment_objects.items()}
     for number, comment in comments.items():
-        _, parent, question, *_rest, created_at = comment_objects[number]
-        comment.parent = comments.get(parent)
-        comment.depth = _depth(number, parents)
-        comment.root = comments.get(roots[number])
-        comment.question = questions.get(question)
-        comment.created_at = created_at
-    Comment.objects.bulk_update(
-        comments.values(), ["parent", "depth", "root", "question", "created_at"], batch_size=1000
-    )
+        comment.created_at = comment_objects[number][-1]
+    _set_times(list(comments.values()), ["created_at"])
 
     marks = [
         HelpfulMark(comment=comments[comment], user_id=users[user], created_at=created_at)

@@ -316,6 +316,95 @@ def test_bad_backup_is_refused_and_changes_nothing(full_group, facilitator, tmp_
     assert _counts() == before
 
 
+def _first(data, section, test):
+    return next(item for item in data[section] if test(item))
+
+
+def _deleted_with_words(data):
+    _first(data, "comments", lambda c: c["deleted_at"])["body"] = "Words kept by hand."
+
+
+def _reply_elsewhere(data):
+    reply = _first(data, "comments", lambda c: c["parent"] and not c["question"])
+    reply["passage"] = next(p["id"] for p in data["passages"] if p["id"] != reply["passage"])
+
+
+def _answer_elsewhere(data):
+    question = _first(data, "questions", lambda q: q["last_position"] < 4)
+    answer = _first(data, "comments", lambda c: c["question"] == question["id"] and not c["parent"])
+    answer["passage"] = _first(data, "passages", lambda p: p["position"] == 4)["id"]
+
+
+def _own_helpful_mark(data):
+    mark = data["helpful_marks"][0]
+    mark["user"] = _first(data, "comments", lambda c: c["id"] == mark["comment"])["author"]
+
+
+def _names_differing_in_case(data):
+    data["members"].append(
+        {**data["members"][-1], "username": data["members"][-1]["username"].upper()}
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (_deleted_with_words, "a deleted comment keeps no words"),
+        (_reply_elsewhere, "a reply is on the same passage as its parent"),
+        (_answer_elsewhere, "an answer is on a passage of its question"),
+        (_own_helpful_mark, "nobody marks their own comment helpful"),
+        (_names_differing_in_case, "differ only in case"),
+    ],
+    ids=["deleted with words", "reply elsewhere", "answer elsewhere", "own mark", "case"],
+)
+def test_a_backup_the_site_could_not_have_made_is_refused(full_group, facilitator, change, message):
+    """Edited by hand into what the services never allow: refused, nothing changed."""
+    data = json.loads(download(facilitator, "export_group_json", full_group))
+    change(data)
+    before = _counts()
+
+    with pytest.raises(GroupImportError, match=message):
+        group_import(data=json.dumps(data), slug="restored")
+
+    assert _counts() == before
+
+
+def test_a_reader_named_in_another_case_is_the_existing_account(full_group, facilitator, member):
+    data = json.loads(download(facilitator, "export_group_json", full_group))
+    for section in ("members", "questions", "comments", "helpful_marks", "progress"):
+        for item in data[section]:
+            for key in ("username", "author", "user", "created_by", "hidden_by"):
+                if item.get(key) == member.username:
+                    item[key] = member.username.upper()
+    accounts = get_user_model().objects.count()
+
+    result = group_import(data=json.dumps(data), slug="restored")
+
+    assert get_user_model().objects.count() == accounts
+    assert result.users_created == []
+    assert Membership.objects.filter(group=result.group, user=member).exists()
+    assert Comment.objects.filter(group=result.group, author=member).exists()
+
+
+def test_a_reply_chain_thousands_deep_restores_with_every_depth_and_root(full_group, facilitator):
+    data = json.loads(download(facilitator, "export_group_json", full_group))
+    top = _first(data, "comments", lambda c: not c["parent"] and not c["question"])
+    start = max(c["id"] for c in data["comments"]) + 1
+    chain = [
+        {**top, "id": start + k, "parent": start + k - 1 if k else top["id"], "body": f"r{k}"}
+        for k in range(3000)
+    ]
+    for reply in chain:
+        reply["quote"] = {**top["quote"], "exact": "", "start": None, "end": None}
+    data["comments"] += chain
+
+    result = group_import(data=json.dumps(data), slug="restored")
+
+    deepest = Comment.objects.get(group=result.group, body="r2999")
+    root = Comment.objects.get(group=result.group, body=top["body"], parent=None)
+    assert (deepest.depth, deepest.root_id) == (root.depth + 3000, root.pk)
+
+
 def test_unrevised_text_is_the_one_restored_into(full_group, facilitator, essay):
     """The passages are found by position and checked by their words."""
     backup = download(facilitator, "export_group_json", full_group)
