@@ -85,6 +85,40 @@ def test_date_within_range_is_accepted(group, facilitator):
     assert Meeting.objects.get().starts_at.year == 2199
 
 
+# The nights the clocks change ----------------------------------------------------------
+
+
+def test_a_meeting_at_a_time_the_clocks_pass_twice_is_at_the_first(group, facilitator):
+    """02:30 on 27 October 2030 happens twice in Berlin: summer time first, as calendars say."""
+    services.reader_time_zone_set(user=facilitator, time_zone="Europe/Berlin")
+
+    response = logged_in(facilitator).post(
+        reverse("meeting_create", args=[group.slug]),
+        {"starts_at": "2030-10-27T02:30", "first_position": 1, "last_position": 2},
+    )
+
+    assert response.status_code == 302
+    assert Meeting.objects.get().starts_at == datetime(2030, 10, 27, 0, 30, tzinfo=UTC)
+
+
+def test_a_time_the_clocks_skip_is_refused_in_words(group, facilitator):
+    services.reader_time_zone_set(user=facilitator, time_zone="Europe/Berlin")
+
+    response = logged_in(facilitator).post(
+        reverse("question_create", args=[group.slug]),
+        {"body": "Why?", "first_position": 1, "last_position": 1, "due_at": "2030-03-31T02:30"},
+    )
+
+    assert response.status_code == 200
+    assert response.context["form"].errors == {
+        "due_at": [
+            "02:30 on 31 March 2030 does not exist in Europe/Berlin: the clocks go forward "
+            "then. Choose another time."
+        ]
+    }
+    assert Question.objects.count() == 0
+
+
 # Removing a member --------------------------------------------------------------------
 
 
