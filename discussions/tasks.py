@@ -103,6 +103,12 @@ def render_email(template: str, context: dict, *, time_zone: str) -> str:
         return render_to_string(template, context)
 
 
+def subject_line(text: str) -> str:
+    """A subject on one line whatever a group's name holds: Python refuses any line break
+    in a header, and names saved before they were checked (or by hand) may have one."""
+    return " ".join(text.split())
+
+
 # What each comment email says: its template and subject (the comment's author, its group).
 COMMENT_EMAILS = {
     Notification.Kind.REPLY: ("discussions/email/reply.txt", "{author} replied to you in {group}"),
@@ -165,9 +171,11 @@ def _send_comment_email(task_function, kind: str, *, comment_id, recipient_id, a
     }
     try:
         send_mail(
-            subject=subject.format(
-                author=comment.author.username if comment.author else "Someone",
-                group=comment.group.name,
+            subject=subject_line(
+                subject.format(
+                    author=comment.author.username if comment.author else "Someone",
+                    group=comment.group.name,
+                )
             ),
             message=render_email(template, context, time_zone=recipient.time_zone),
             from_email=None,
@@ -226,7 +234,7 @@ def send_question_emails(
         }
         try:
             send_mail(
-                subject=subject,
+                subject=subject_line(subject),
                 message=render_email(
                     "discussions/email/question.txt", context, time_zone=recipient.time_zone
                 ),
@@ -270,7 +278,9 @@ def send_meeting_reminders(*, meeting_id: int, recipient_ids: list[int], attempt
         }
         try:
             send_mail(
-                subject=f"Tomorrow in {meeting.group.name}: read {meeting.passage_range_label}",
+                subject=subject_line(
+                    f"Tomorrow in {meeting.group.name}: read {meeting.passage_range_label}"
+                ),
                 message=render_email(
                     "discussions/email/meeting.txt", context, time_zone=recipient.time_zone
                 ),

@@ -15,7 +15,7 @@ from django.utils import timezone
 from discussions import services
 from discussions.models import Comment, Question
 from groups import throttling
-from groups.models import ActionCount
+from groups.models import ActionCount, StudyGroup
 from tests.discussions.helpers import create_url, passage_url
 from tests.factories import make_group, make_user
 
@@ -504,6 +504,23 @@ def test_a_reply_email_that_cannot_be_made_fails_and_is_left_for_the_digest(
         send_reply_email.call(comment_id=reply.pk, recipient_id=facilitator.pk)
 
     assert Notification.objects.get(comment=reply).emailed_at is None
+
+
+def test_a_group_name_saved_with_a_line_break_still_gets_its_emails_out(
+    member, facilitator, group, passage, mailoutbox
+):
+    """Names are checked now; one saved before (or by hand) must not stop the emails."""
+    from discussions.tasks import send_reply_email
+
+    StudyGroup.objects.filter(pk=group.pk).update(name="Night\u2028readers")
+    group.refresh_from_db()
+    parent = services.comment_create(author=facilitator, group=group, passage=passage, body="Q")
+    reply = services.comment_create(
+        author=member, group=group, passage=passage, body="A reply", parent=parent
+    )
+
+    assert send_reply_email.call(comment_id=reply.pk, recipient_id=facilitator.pk) is True
+    assert [m.subject for m in mailoutbox] == ["member replied to you in Night readers"]
 
 
 def test_reply_email_gives_up_after_the_last_attempt(
