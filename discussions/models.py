@@ -344,6 +344,24 @@ class Comment(models.Model):
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
 
+    # What a deleted comment no longer holds: its words and what it quoted.
+    WORDS = (
+        "body",
+        "body_html",
+        "quote_exact",
+        "quote_prefix",
+        "quote_suffix",
+        "quote_original",
+        "quote_start",
+        "quote_end",
+    )
+
+    def forget_words(self) -> None:
+        """A deleted comment is a tombstone: a place in its thread, without words."""
+        self.body = self.body_html = ""
+        self.quote_exact = self.quote_prefix = self.quote_suffix = self.quote_original = ""
+        self.quote_start = self.quote_end = None
+
     @property
     def is_hidden(self) -> bool:
         return self.hidden_at is not None

@@ -190,7 +190,7 @@ def comment_create(
     ):
         if existing := selectors.submitted_comment(author, submission_id, **same_post):
             return existing
-        submission_id = None  # the same words again after the comment was deleted: a new one
+        submission_id = None  # that comment, edited or deleted since: a new one
     if passage.text_id != group.text_id:
         raise ValidationError("That passage is not part of this group's text.")
     if parent is not None:
@@ -327,27 +327,10 @@ def comment_delete(*, user, comment: Comment) -> Comment:
         return comment  # deleted a moment ago by the same hand (a double submit)
     _require_author(user, comment)
     comment.deleted_at = timezone.now()
-    comment.body = ""
-    comment.body_html = ""
-    comment.quote_exact = comment.quote_prefix = comment.quote_suffix = ""
-    comment.quote_original = ""
-    comment.quote_start = comment.quote_end = None
+    comment.forget_words()
     comment.pinned_at = None
     comment.highlighted_at = None
-    _save_change(
-        comment,
-        "deleted_at",
-        "body",
-        "body_html",
-        "quote_exact",
-        "quote_prefix",
-        "quote_suffix",
-        "quote_original",
-        "quote_start",
-        "quote_end",
-        "pinned_at",
-        "highlighted_at",
-    )
+    _save_change(comment, "deleted_at", *Comment.WORDS, "pinned_at", "highlighted_at")
     return comment
 
 
@@ -599,12 +582,12 @@ def question_create(*, facilitator, group: StudyGroup, submission_id=None, **fie
         same_question["first_position"],
         same_question["last_position"],
     )
-    if submission_id is not None and (
-        existing := Question.objects.filter(
-            created_by=facilitator, submission_id=submission_id, **same_question
-        ).first()
-    ):
-        return existing
+    # Whether the id was used, then what it made (see comment_create).
+    earlier = Question.objects.filter(created_by=facilitator, submission_id=submission_id)
+    if submission_id is not None and earlier.exists():
+        if existing := earlier.filter(**same_question).first():
+            return existing
+        submission_id = None  # that question, edited since: a new one
     last = (
         Question.objects.filter(group=group, first_position=fields["first_position"])
         .order_by("-order")

@@ -35,7 +35,7 @@ from discussions.selectors import (
     meeting_reminder_recipients,
     question_notification_ids,
 )
-from groups.models import Meeting
+from groups.models import Meeting, on_one_line
 from groups.selectors import membership_of_user_id
 from groups.timezones import reader_zone
 
@@ -103,12 +103,6 @@ def render_email(template: str, context: dict, *, time_zone: str) -> str:
         return render_to_string(template, context)
 
 
-def subject_line(text: str) -> str:
-    """A subject on one line whatever a group's name holds: Python refuses any line break
-    in a header, and names saved before they were checked (or by hand) may have one."""
-    return " ".join(text.split())
-
-
 # What each comment email says: its template and subject (the comment's author, its group).
 COMMENT_EMAILS = {
     Notification.Kind.REPLY: ("discussions/email/reply.txt", "{author} replied to you in {group}"),
@@ -171,7 +165,7 @@ def _send_comment_email(task_function, kind: str, *, comment_id, recipient_id, a
     }
     try:
         send_mail(
-            subject=subject_line(
+            subject=on_one_line(
                 subject.format(
                     author=comment.author.username if comment.author else "Someone",
                     group=comment.group.name,
@@ -193,7 +187,7 @@ def _send_comment_email(task_function, kind: str, *, comment_id, recipient_id, a
         return False
     except Exception:
         # The message could not be made: the task fails with the error, and the
-        # notification is left unsent, for the daily digest to carry.
+        # notification is not recorded as emailed.
         email_release(notification_ids=[notification_id])
         raise
     return True
@@ -219,6 +213,7 @@ def send_question_emails(
     sent = 0
     failed = []
     error = None
+    unexpected = None
     # Only those still in the group when the email goes out.
     recipients = email_recipients(kind=kind, user_ids=recipient_ids, group_id=question.group_id)
     for recipient in recipients:
@@ -234,7 +229,7 @@ def send_question_emails(
         }
         try:
             send_mail(
-                subject=subject_line(subject),
+                subject=on_one_line(subject),
                 message=render_email(
                     "discussions/email/question.txt", context, time_zone=recipient.time_zone
                 ),
@@ -246,9 +241,11 @@ def send_question_emails(
             failed.append(recipient.user.pk)
             error = send_error
             continue
-        except Exception:
-            email_release(notification_ids=[notification_id])  # as in _send_comment_email
-            raise
+        except Exception as cannot_make:
+            # As in _send_comment_email, after the others have had theirs.
+            email_release(notification_ids=[notification_id])
+            unexpected = cannot_make
+            continue
         sent += 1
     if failed:
         logger.warning("Question email %s failed for %s (attempt %s)", question_id, failed, attempt)
@@ -256,6 +253,8 @@ def send_question_emails(
             send_question_emails, attempt, question_id=question_id, kind=kind, recipient_ids=failed
         ):
             raise error  # the last attempt: the task fails, with the (last) error
+    if unexpected is not None:
+        raise unexpected
     return sent
 
 
@@ -278,7 +277,7 @@ def send_meeting_reminders(*, meeting_id: int, recipient_ids: list[int], attempt
         }
         try:
             send_mail(
-                subject=subject_line(
+                subject=on_one_line(
                     f"Tomorrow in {meeting.group.name}: read {meeting.passage_range_label}"
                 ),
                 message=render_email(

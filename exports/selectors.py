@@ -378,7 +378,8 @@ def _numbered(pks) -> dict[int, int]:
 def one_snapshot():
     """Every read inside sees the database as it was at the first one, as pg_dump does: a
     backup that streams while the group changes (a meeting scheduled, a comment posted)
-    is still one consistent file. Inside a transaction already (a test's), its reads."""
+    is still one consistent file. Inside a transaction already (a test's), the reads are
+    that transaction's, which is only a snapshot if it began as one."""
     if connection.in_atomic_block:
         yield
         return

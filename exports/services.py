@@ -17,7 +17,7 @@ from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
 from django.db import DatabaseError, IntegrityError, connection, transaction
-from django.db.models.functions import Lower
+from django.db.models.functions import Upper
 
 from discussions.markdown import render_markdown
 from discussions.models import (
@@ -214,13 +214,15 @@ def _set_times(objects: list, fields: list[str]) -> None:
         return
     meta = type(objects[0])._meta
     quote = connection.ops.quote_name
+    key = quote(meta.pk.column)
     columns = [quote(meta.get_field(name).column) for name in fields]
     arrays = ", ".join(["%s::bigint[]", *["%s::timestamptz[]"] * len(fields)])
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {quote(meta.db_table)} AS row SET "  # noqa: S608 - names from the model
-            + ", ".join(f"{column} = new.{column}" for column in columns)
-            + f" FROM unnest({arrays}) AS new(id, {', '.join(columns)}) WHERE row.id = new.id",
+            f"UPDATE {quote(meta.db_table)} AS target SET "  # noqa: S608 - the model's names
+            + ", ".join(f"{column} = source.{column}" for column in columns)
+            + f" FROM unnest({arrays}) AS source({key}, {', '.join(columns)})"
+            + f" WHERE target.{key} = source.{key}",
             [[o.pk for o in objects], *[[getattr(o, name) for o in objects] for name in fields]],
         )
 
@@ -297,7 +299,7 @@ def group_import(*, data: bytes | str, slug: str = "") -> ImportResult:
         return first, last
 
     usernames: set[str] = set()
-    lowered_usernames: dict[str, str] = {}
+    names_in_any_case: dict[str, str] = {}  # as sign-up compares them (iexact: UPPER)
 
     username_validator = get_user_model().username_validator
 
@@ -308,14 +310,14 @@ def group_import(*, data: bytes | str, slug: str = "") -> ImportResult:
                 username_validator(name)
             except ValidationError:
                 _fail(f"{item.path}.{key}", f"{name[:40]!r} is not a valid username")
-            if name.lower() in lowered_usernames:
+            if name.upper() in names_in_any_case:
                 _fail(
                     f"{item.path}.{key}",
-                    f"{name[:40]!r} and {lowered_usernames[name.lower()][:40]!r} differ only "
+                    f"{name[:40]!r} and {names_in_any_case[name.upper()][:40]!r} differ only "
                     "in case: sign-up takes them for one reader",
                 )
             usernames.add(name)
-            lowered_usernames[name.lower()] = name
+            names_in_any_case[name.upper()] = name
         return name
 
     # Check everything before writing anything.
@@ -378,12 +380,9 @@ def group_import(*, data: bytes | str, slug: str = "") -> ImportResult:
         parent = _reference(item, "parent", comments, "comment")
         if parent == number:
             _fail(f"{item.path}.parent", "a comment cannot reply to itself")
-        if item.moment("deleted_at") and (body or quote.text("exact")):
-            # As comment_delete leaves it: a deleted comment is a place in its thread.
-            _fail(item.path, "a deleted comment keeps no words (its body and quote are empty)")
         passage = _reference(item, "passage", passages, "passage", optional=False)
         comment_passages[number] = passage
-        comment_objects[number] = (
+        entry = comment_objects[number] = (
             Comment(
                 passage_id=passage_pks[passage],
                 body=body,
@@ -409,6 +408,9 @@ def group_import(*, data: bytes | str, slug: str = "") -> ImportResult:
             user_ref(item, "hidden_by"),
             item.moment("created_at", optional=False),
         )
+        if entry[0].is_deleted:
+            # As the site keeps it (older backups may still hold a tombstone's quote).
+            entry[0].forget_words()
     roots, depths = _threads({n: entry[1] for n, entry in comment_objects.items()})
     for number, (_, parent, question, *_rest) in comment_objects.items():
         if parent is not None and comment_objects[parent][2] != question:
@@ -418,7 +420,8 @@ def group_import(*, data: bytes | str, slug: str = "") -> ImportResult:
         if parent is None and question is not None:
             asked = question_objects[question][0]
             position = positions[comment_passages[number]]
-            if position is None or not asked.first_position <= position <= asked.last_position:
+            # An answer on a passage a revision took out stays there, as on the site.
+            if position is not None and not asked.first_position <= position <= asked.last_position:
                 _fail(comments[number].path, "an answer is on a passage of its question")
 
     helpful_rows = []
@@ -516,15 +519,15 @@ def _write(
     User = get_user_model()
     # A reader is found by their name in any case, as sign-up takes "Ben" and "ben" for
     # one: a restore never adds a look-alike account beside an existing one.
-    in_file = {name.lower(): name for name in usernames}
+    in_file = {name.upper(): name for name in usernames}
     users: dict[str, int] = {}
     for pk, name in (
-        User.objects.annotate(lowered=Lower("username"))
-        .filter(lowered__in=in_file)
+        User.objects.annotate(in_any_case=Upper("username"))
+        .filter(in_any_case__in=in_file)
         .order_by("pk")
         .values_list("pk", "username")
     ):
-        wanted = in_file.get(name.lower())
+        wanted = in_file.get(name.upper())
         if wanted is not None and (wanted not in users or name == wanted):
             users[wanted] = pk  # the very name first, if it is there
     created = sorted(usernames - users.keys())
@@ -576,8 +579,8 @@ def _write(
     # commit, so a reply may come before its parent in the file).
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-            [Comment._meta.db_table, len(comment_objects)],
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [Comment._meta.db_table, Comment._meta.pk.column, len(comment_objects)],
         )
         ids = [pk for (pk,) in cursor.fetchall()]
     comments = {}

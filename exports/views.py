@@ -3,6 +3,7 @@
 than a short one, and none is cached."""
 
 from collections.abc import Iterator
+from contextlib import closing
 
 from django.contrib.auth.decorators import login_required
 from django.http import StreamingHttpResponse
@@ -17,10 +18,16 @@ from groups.access import membership_permitted
 from sectstudy.http import HtmxHttpRequest
 
 
+def _encoded(chunks: Iterator[str]) -> Iterator[bytes]:
+    # Closing this (the response does, when the download ends or is broken off) closes
+    # `chunks` too, and with it the backup's snapshot transaction.
+    with closing(chunks):
+        for chunk in chunks:
+            yield chunk.encode("utf-8")
+
+
 def _download(chunks: Iterator[str], *, filename: str, content_type: str):
-    response = StreamingHttpResponse(
-        (chunk.encode("utf-8") for chunk in chunks), content_type=content_type
-    )
+    response = StreamingHttpResponse(_encoded(chunks), content_type=content_type)
     response["Content-Disposition"] = content_disposition_header(True, filename)
     add_never_cache_headers(response)
     return response

@@ -13,6 +13,11 @@ from reading.models import PassageRange, Text
 from sectstudy.dates import in_range_condition
 
 
+def on_one_line(text: str) -> str:
+    """Text with each run of line breaks, tabs and spaces made one space."""
+    return " ".join(text.split())
+
+
 def validate_one_line(name: str) -> None:
     """A group's name goes into the subject line of its emails, where Python refuses any
     line break: all that str.splitlines() breaks on (\\u2028, NEL, form feed...) and tabs."""

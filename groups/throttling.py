@@ -21,6 +21,7 @@ from django.db.models import Sum
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 
 from groups.models import ActionCount
 
@@ -145,6 +146,7 @@ def rate_limited_response(request, error: RateLimited) -> HttpResponse:
             else [],
         }
         response = render(request, "429.html", context, status=429)
+        add_never_cache_headers(response)  # it may hold what the reader wrote
     response["Retry-After"] = str(error.retry_after_seconds)
     return response
 

@@ -90,12 +90,6 @@ def group_choose(request: HtmxHttpRequest, text_slug: str):
     return redirect(safe_next(request, text.get_absolute_url()))
 
 
-def _is_prefetch(request) -> bool:
-    """A browser fetching a page ahead in case it is opened (Chrome, Firefox, Safari)."""
-    purpose = request.headers.get("Sec-Purpose") or request.headers.get("Purpose") or ""
-    return "prefetch" in purpose.lower()
-
-
 def _group_session_key(text: Text) -> str:
     return f"group-for-text-{text.pk}"
 
@@ -131,8 +125,9 @@ def passage_detail(request: HtmxHttpRequest, text_slug: str, position: int):
     if membership is not None:
         # The one thing a passage page records: when this reader last saw this
         # discussion, so that what others wrote since is marked new next time. Not for a
-        # HEAD or a browser's prefetch: nobody reads those, and the marks must stay.
-        if request.method == "GET" and not _is_prefetch(request):
+        # HEAD (a link checker's, say): nobody reads it, and the marks must stay. A
+        # browser's prefetch counts: it is made to be shown, without asking again.
+        if request.method == "GET":
             last_seen = discussion_services.passage_visit_record(
                 user=request.user, group=membership.group, passage=passage
             )

@@ -10,7 +10,7 @@ def names_on_one_line(apps, schema_editor):
     StudyGroup = apps.get_model("groups", "StudyGroup")
     breaks = "\t\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"
     for group in StudyGroup.objects.filter(name__regex=f"[{breaks}]").iterator():
-        name = " ".join(" ".join(group.name.splitlines()).split("\t")).strip()
+        name = " ".join(group.name.split())  # groups.models.on_one_line, as it was
         if name != group.name:
             group.name = name or "Group"
             group.save(update_fields=["name"])

@@ -218,6 +218,23 @@ def test_a_question_form_sent_again_with_other_words_is_a_new_question(facilitat
     ]
 
 
+def test_a_question_form_sent_again_after_its_question_was_edited_asks_it_anew(
+    facilitator, facilitator_client, group
+):
+    url = reverse("question_create", args=[group.slug])
+    data = {"body": "Why?", "first_position": 1, "last_position": 1}
+    data["submission_id"] = str(uuid.uuid4())
+    facilitator_client.post(url, data)
+    question = Question.objects.get()
+    question.body = "Why, really?"
+    services.question_update(facilitator=facilitator, question=question)
+
+    response = facilitator_client.post(url, data)
+
+    assert response.status_code == 302
+    assert sorted(Question.objects.values_list("body", flat=True)) == ["Why, really?", "Why?"]
+
+
 # Throttling --------------------------------------------------------------------------------
 
 
@@ -487,7 +504,7 @@ def test_failed_reply_email_is_retried_later(
     assert [m.to for m in mailoutbox] == [[facilitator.email]]
 
 
-def test_a_reply_email_that_cannot_be_made_fails_and_is_left_for_the_digest(
+def test_a_reply_email_that_cannot_be_made_fails_and_is_not_recorded_as_sent(
     database_task_queue, member, facilitator, group, passage
 ):
     from discussions.models import Notification

@@ -116,11 +116,6 @@ def test_group_form_sent_four_times_at_once_makes_one_group(member, essay):
         *[lambda c=c: c.post(reverse("group_create"), data)["Location"] for c in clients]
     )
 
-    print(
-        "DEBUG",
-        locations,
-        list(StudyGroup.objects.shared().values_list("slug", "submission_id", "memberships__user")),
-    )
     group = StudyGroup.objects.shared().get(name="Night readers")
     assert locations == [group.get_absolute_url()] * 4
     assert group.memberships.get().user == member
