@@ -10,7 +10,10 @@ from playwright.sync_api import BrowserContext, Dialog, Page, expect
 
 from discussions import services
 from discussions.models import Comment
+from groups import throttling
+from groups.models import ActionCount
 from reading.models import Passage
+from tests.browser.conftest import PHONE, horizontal_overflow
 from tests.factories import make_group, make_user
 
 ESSAY = "/texts/anatomy-of-the-sect/"
@@ -437,3 +440,33 @@ def test_a_refusal_shows_in_the_alert_until_the_readers_next_action(
         "1 found this helpful"
     )
     expect(alert).to_be_hidden()
+
+
+def test_posting_too_fast_without_javascript_gives_the_words_back_to_post_again(
+    new_context, live_server, circle, log_in, screenshot
+):
+    bruno = circle.memberships.get(user__username="bruno").user
+    for _ in range(throttling.POSTING.count):  # a minute of posting already
+        throttling.throttle(throttling.POSTING, f"user:{bruno.pk}")
+    context = new_context(java_script_enabled=False, viewport=PHONE)
+    page = open_passage(context, log_in, "bruno", circle)
+
+    page.get_by_text("Add a comment", exact=True).click()
+    words = "    indented, as code\n\nand a paragraph."
+    page.get_by_label("Your comment").fill(words)
+    page.get_by_role("button", name="Post comment").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Slow down a little")
+    expect(page.get_by_label("What you wrote")).to_have_value(words)
+    assert horizontal_overflow(page) == 0
+    screenshot(page, "rate-limited-phone")
+    ActionCount.objects.all().delete()  # the minute is over
+    page.get_by_role("button", name="Post again").click()
+
+    page.wait_for_url(re.compile(r"#comment-\d+$"))
+    comment = Comment.objects.get(author=bruno)
+    assert comment.body.replace("\r\n", "\n") == words  # a browser sends CRLF
+    page.wait_for_url(f"**{passage_url(circle)}#comment-{comment.pk}")
+    expect(page.locator(f"#comment-{comment.pk} .comment-body pre")).to_have_text(
+        "indented, as code"
+    )
