@@ -50,3 +50,30 @@ def test_comment_depth_and_changes_backfill_existing_threads(essay):
         assert migrated[edited.pk].updated_at == edited.edited_at
     finally:
         migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_comments_deleted_before_quotes_were_cleared_lose_their_quote(essay):
+    from discussions.models import Comment
+    from tests.factories import make_group, make_user
+
+    author = make_user("writer")
+    group = make_group(essay, facilitator=author, members=[])
+    passage = essay.passages.get(position=1)
+    migrate([("discussions", "0013_discussion_count_and_thread_indexes")])
+    words = {"quote_exact": "the words", "quote_original": "the words", "quote_start": 4}
+    words["quote_end"] = 4 + len(words["quote_exact"])
+    deleted, kept = (
+        Comment.objects.create(
+            group=group, passage=passage, author=author, body=body, body_html=body, **words
+        )
+        for body in ("", "Still here.")
+    )
+    Comment.objects.filter(pk=deleted.pk).update(deleted_at=deleted.created_at)
+
+    migrate([("discussions", "0014_tombstones_keep_no_words")])
+
+    deleted.refresh_from_db()
+    kept.refresh_from_db()
+    assert (deleted.quote_exact, deleted.quote_original, deleted.quote_start) == ("", "", None)
+    assert (kept.quote_exact, kept.body) == ("the words", "Still here.")
