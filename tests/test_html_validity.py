@@ -456,6 +456,9 @@ def test_every_page_is_valid_html(db, tmp_path):
             documents[page.name] = (html, 0)
     for name, html in _standalone_pages().items():
         documents[name] = (html, 0)
+    # A template comment or tag that Django did not take (a "{# #}" over two lines) is
+    # valid HTML, and shown to every reader.
+    assert [name for name, (html, _) in documents.items() if "{#" in html or "{%" in html] == []
     documents[CANARY] = (CANARY_HTML, 0)
     names_by_path = {}
     for name, (html, _) in documents.items():

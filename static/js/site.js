@@ -302,7 +302,7 @@
     }
   });
   document.addEventListener("htmx:afterSettle", function (event) {
-    if (!justPosted || event.detail.target.id !== "threads") return;
+    if (!justPosted || !event.detail.target || event.detail.target.id !== "threads") return;
     justPosted = false;
     var composer = document.getElementById("composer");
     if (composer) composer.open = false;
@@ -324,8 +324,11 @@
 
   // Moving to a highlighted phrase's comment: make the target visible and focusable.
   document.addEventListener("htmx:afterSwap", function (event) {
-    var form = event.detail.target.querySelector && event.detail.target.querySelector("textarea, input[type=text]");
-    if (form && event.detail.target.classList.contains("reply-slot")) form.focus();
+    // A page restored from htmx's history (Back) swaps with no target.
+    var target = event.detail && event.detail.target;
+    if (!target || !target.classList || !target.classList.contains("reply-slot")) return;
+    var form = target.querySelector("textarea, input[type=text]");
+    if (form) form.focus();
   });
 
   // The phone header's menu (a <details>): Escape or a click elsewhere closes it.

@@ -1,6 +1,8 @@
 """Story: search as you type from the header and the search page, follow a result to the
 comment it found; and the same form without JavaScript, as a plain form."""
 
+import re
+
 from playwright.sync_api import expect
 
 from discussions.services import comment_create
@@ -36,8 +38,16 @@ def test_search_as_you_type_finds_a_comment_and_links_to_it(
     expect(hit).to_have_count(1)
     expect(hit.locator("mark").first).to_have_text("Bolshevik")
     expect(page).to_have_url(f"{live_server.url}/search/?q=bolshevik%20discip&kind=&group=&author=")
+    # One short status is announced, not the results; typing added no history entries.
+    expect(page.get_by_role("status")).to_have_text(re.compile(r"^\d+ results?$"))
+    assert page.locator("#search-results").get_attribute("aria-live") is None
+    assert "{#" not in page.content()
     assert_accessible(page)
+    page.go_back()  # to the search made from the header, not to each word typed since
+    page.wait_for_url("**/search/?q=miniaturized")
+    page.go_forward()
 
+    hit = page.locator(".search-hit-comment")
     hit.get_by_role("link").click()
     page.wait_for_url(f"**/texts/anatomy-of-the-sect/5/?group={group.slug}#comment-{comment.pk}")
     expect(page.locator(f"#comment-{comment.pk}")).to_be_visible()
