@@ -125,10 +125,17 @@ def test_text_query_prefix_only_for_a_plain_last_word():
     assert text_query('"critical ma') is not None  # inside quotes: no prefix term
 
 
-def test_search_htmx_renders_only_the_results(client, essay):
+def test_search_htmx_renders_only_the_results_and_their_status(client, essay):
     response = client.get("/search/", {"q": "sect"}, headers={"HX-Request": "true"})
     assert response.status_code == 200
-    assert response.content.lstrip().startswith(b'<section id="search-results"')
+    status, results = response.content.decode().strip().split("\n", 1)
+    count = response.context["results"].page.paginator.count
+    assert status == (
+        '<p id="search-status" class="visually-hidden" role="status" data-hx-swap-oob="true">'
+        f"{count} results</p>"
+    )
+    assert results.startswith('<section id="search-results"')
+    assert "<h1" not in results
 
 
 def test_search_pages_results_without_javascript(client, essay, group, member):
