@@ -77,6 +77,11 @@ class CommentEditForm(forms.ModelForm):
         model = Comment
         fields = ("body",)
 
+    def __init__(self, *args, instance: Comment, **kwargs):
+        # Its own ids beside the page's comment form (and other open forms).
+        kwargs.setdefault("auto_id", f"edit-%s-{instance.pk}")
+        super().__init__(*args, instance=instance, **kwargs)
+
 
 class QuoteReattachForm(forms.Form):
     quote = forms.CharField(

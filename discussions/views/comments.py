@@ -80,7 +80,8 @@ def comment_create(request: HtmxHttpRequest, group_slug: str, position: int):
                     recount=True,
                     passage_html=_passage_html_with(comment, membership, passage),
                 )
-                return trigger_client_event(response, "comment-posted")
+                # The page shows the new comment where it now stands, and focuses it.
+                return trigger_client_event(response, "comment-posted", {"id": comment.pk})
             messages.success(request, "Your comment is posted.")
             return redirect(discussion_url(comment, f"comment-{comment.pk}"))
     if form.data.get("parent"):

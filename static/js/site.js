@@ -290,24 +290,37 @@
     alert.hidden = false;
   });
 
-  // After a comment is posted with htmx, empty the form for the next one, fold the
-  // composer and show the new comment where it now stands.
-  var justPosted = false;
+  // After a comment or a reply is posted with htmx, empty the form for the next one,
+  // fold the composer and show the new comment where it now stands, focused.
+  var posted = null;
   document.addEventListener("comment-posted", function (event) {
     var form = event.target.closest ? event.target.closest("form") : null;
     if (form && form.id === "comment-form") {
       form.reset();
       form.querySelector("[name=quote_start]").value = "";
-      justPosted = true;
+      var composer = document.getElementById("composer");
+      if (composer) composer.open = false;
     }
+    posted = event.detail && event.detail.id;
   });
+  // When a form in a comment's slot (edit, hide...) has done its work, it is gone, and
+  // focus with it: give it back to the comment's first action, as Cancel does.
   document.addEventListener("htmx:afterSettle", function (event) {
-    if (!justPosted || !event.detail.target || event.detail.target.id !== "threads") return;
-    justPosted = false;
-    var composer = document.getElementById("composer");
-    if (composer) composer.open = false;
-    var comments = event.detail.target.querySelectorAll(":scope > .comment");
-    reveal(comments[comments.length - 1]);
+    if (posted) {
+      var comment = document.getElementById("comment-" + posted);
+      if (!comment) return; // not in place yet
+      posted = null;
+      reveal(comment);
+      return;
+    }
+    var request = event.detail && event.detail.requestConfig;
+    var form = request && request.elt;
+    if (!form || form.tagName !== "FORM" || document.contains(form)) return;
+    if (document.activeElement && document.activeElement !== document.body) return;
+    var number = /-(\d+)$/.exec(form.id || "");
+    var owner = number && document.getElementById("comment-" + number[1]);
+    var action = owner && owner.querySelector(".comment-actions a, .comment-actions button");
+    if (action) action.focus();
   });
 
   // "Cancel" in an inline form: close it instead of leaving the page.

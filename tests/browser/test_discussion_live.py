@@ -470,3 +470,32 @@ def test_posting_too_fast_without_javascript_gives_the_words_back_to_post_again(
     expect(page.locator(f"#comment-{comment.pk} .comment-body pre")).to_have_text(
         "indented, as code"
     )
+
+
+def test_focus_stays_with_the_reader_through_helpful_reply_and_edit(
+    new_context, live_server, circle, log_in
+):
+    """Keyboard and screen reader users keep their place after each htmx swap."""
+    passage = Passage.objects.get(text=circle.text, position=POSITION)
+    bruno = circle.memberships.get(user__username="bruno").user
+    theirs = services.comment_create(author=bruno, group=circle, passage=passage, body="Hm.")
+    page = open_passage(new_context(), log_in, "amara", circle)
+    article = page.locator(f"#comment-{theirs.pk}")
+
+    helpful = article.get_by_role("button", name="Helpful")
+    helpful.focus()
+    page.keyboard.press("Enter")
+    expect(article.get_by_role("button", name="Helpful ✓")).to_be_focused()
+
+    article.get_by_role("link", name="Reply to bruno").click()
+    page.get_by_label("Your reply to bruno").fill("Hm indeed.")
+    page.get_by_label("Your reply to bruno").press("Tab")
+    page.keyboard.press("Enter")  # "Post reply"
+    mine = page.get_by_role("article", name="amara")
+    expect(mine).to_be_focused()
+
+    mine.get_by_role("link", name="Edit").click()
+    page.get_by_label("Edit your comment").fill("Hm indeed, twice.")
+    page.get_by_role("button", name="Save changes").press("Enter")
+    expect(mine.locator(".comment-body")).to_have_text("Hm indeed, twice.")
+    expect(mine.locator(".comment-actions a, .comment-actions button").first).to_be_focused()

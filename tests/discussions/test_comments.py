@@ -125,7 +125,7 @@ def test_comment_create_with_htmx_returns_the_comment_fragment(member_client, gr
     comment = Comment.objects.get()
     html = response.content.decode()
     assert response.status_code == 200
-    assert json.loads(response["HX-Trigger"]) == {"comment-posted": {}}
+    assert json.loads(response["HX-Trigger"]) == {"comment-posted": {"id": comment.pk}}
     assert comment_order(html) == [comment.pk]
     assert f'<article class="comment indent-0" id="comment-{comment.pk}"' in html
     assert f'<div class="comment-self is-own"\n     id="comment-self-{comment.pk}">' in html
@@ -162,7 +162,7 @@ def test_comment_reply_with_htmx_returns_indented_fragment(
     reply = Comment.objects.get(parent=parent)
     html = response.content.decode()
     assert response.status_code == 200
-    assert json.loads(response["HX-Trigger"]) == {"comment-posted": {}}
+    assert json.loads(response["HX-Trigger"]) == {"comment-posted": {"id": reply.pk}}
     assert comment_order(html) == [reply.pk]
     assert f'<article class="comment indent-1" id="comment-{reply.pk}"' in html
     assert f'<div class="comment-self is-own"\n     id="comment-self-{reply.pk}">' in html
@@ -498,7 +498,9 @@ def test_comment_edit_form_shows_current_body(member_client, member, group, pass
     response = member_client.get(comment_url(group, comment, "edit"))
 
     assert response.status_code == 200
-    assert textarea_value(response.content.decode(), "id_body") == "First draft."
+    # Its own ids: the page's comment form keeps id_body (and its label) to itself.
+    assert textarea_value(response.content.decode(), f"edit-body-{comment.pk}") == "First draft."
+    assert 'for="id_body"' not in response.content.decode()
 
 
 def test_comment_edit_with_htmx_returns_the_updated_comment(member_client, member, group, passage):

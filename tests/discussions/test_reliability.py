@@ -45,7 +45,11 @@ def test_comment_repeated_with_htmx_answers_as_the_first_post_did(member_client,
 
     comment = Comment.objects.get()
     assert (first.status_code, second.status_code) == (200, 200)
-    assert first["HX-Trigger"] == second["HX-Trigger"] == '{"comment-posted": {}}'
+    assert (
+        first["HX-Trigger"]
+        == second["HX-Trigger"]
+        == f'{{"comment-posted": {{"id": {comment.pk}}}}}'
+    )
     assert without_submission_ids(first) == without_submission_ids(second)
     assert f'id="comment-{comment.pk}"' in second.content.decode()
     # The page gets a fresh id for its next comment.
