@@ -44,6 +44,11 @@ class SignupForm(UserCreationForm):
             raise forms.ValidationError("An account with this email address already exists.")
         return email
 
+    def validate_password_for_user(self, user, password_field_name="password1"):  # noqa: S107
+        # A weak password is the password's to fix, not its confirmation's (Django puts it
+        # on password2); checked even when the two differ, so both are said at once.
+        super().validate_password_for_user(user, password_field_name=password_field_name)
+
 
 class _StudyGroupFields(forms.ModelForm):
     class Meta:

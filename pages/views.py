@@ -121,7 +121,7 @@ def passage_detail(request: HtmxHttpRequest, text_slug: str, position: int):
         membership=membership,
         group_from_link=bool(membership) and request.GET.get("group") == membership.group.slug,
     )
-    context = {**vars(page)}
+    context = {**vars(page), "return_to": request.get_full_path()}
     if membership is not None:
         # The one thing a passage page records: when this reader last saw this
         # discussion, so that what others wrote since is marked new next time. Not for a
@@ -174,6 +174,7 @@ def progress_update(request: HtmxHttpRequest, text_slug: str, position: int):
             "passage": passage,
             "is_read": reading.is_read,
             "progress": reading.progress,
+            "return_to": safe_next(request, passage.get_absolute_url()).partition("#")[0],
         }
         return render(request, "pages/passage_detail.html#progress-panel", context)
     return redirect(safe_next(request, passage.get_absolute_url()))

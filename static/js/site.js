@@ -12,7 +12,9 @@
     return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || target.isContentEditable;
   }
 
-  // Keyboard shortcuts on passage pages: ← / k previous, → / j next.
+  // Keyboard shortcuts on passage pages: ← / k previous, → / j next. Their hint is
+  // hidden until this script runs: without JavaScript there are none.
+  document.querySelectorAll(".shortcuts-hint").forEach(function (hint) { hint.hidden = false; });
   document.addEventListener("keydown", function (event) {
     if (event.defaultPrevented || event.altKey || event.ctrlKey || event.metaKey || event.shiftKey) return;
     if (isTyping(event.target)) return;

@@ -185,7 +185,11 @@ def check_accessible(page: Page) -> None:
 
 def horizontal_overflow(page: Page) -> int:
     """How many CSS pixels the page scrolls sideways (0 when it fits the viewport)."""
-    return page.evaluate("Math.max(0, document.documentElement.scrollWidth - window.innerWidth)")
+    # Against the layout width, not window.innerWidth: a phone zooms out to fit a page that
+    # overflows, and innerWidth grows with it.
+    return page.evaluate(
+        "Math.max(0, document.documentElement.scrollWidth - document.documentElement.clientWidth)"
+    )
 
 
 @pytest.fixture

@@ -194,7 +194,7 @@ def test_destructive_group_actions_ask_for_confirmation_first(
 
     # Cancel a meeting.
     ask(
-        f"Cancel the meeting of {timezone.localtime(meeting.starts_at):%-d %B}",
+        f"Cancel meeting of {timezone.localtime(meeting.starts_at):%-d %B}",
         f"Cancel the meeting of {day}?",
     ).get_by_role("button", name="Yes, cancel the meeting").click()
     page.wait_for_url(f"**/groups/{group.slug}/")

@@ -56,6 +56,14 @@ def circle(essay):
         first_position=3,
         last_position=3,
     )
+    services.question_create(  # a second, with a due date: the list's widest row
+        facilitator=fatima,
+        group=group,
+        body="Which of the three approaches to unity does the essay reject, and why?",
+        first_position=1,
+        last_position=3,
+        due_at=timezone.now() + timedelta(days=2),
+    )
     meeting = Meeting.objects.create(
         group=group,
         starts_at=timezone.now() + timedelta(days=3),
@@ -145,13 +153,12 @@ def test_no_page_scrolls_sideways_and_every_control_is_44px_on_a_phone(
         for path in member_pages(*circle):
             response = member.goto(path)
             assert response.status == 200, path
-            overflow = member.evaluate("document.scrollingElement.scrollWidth - window.innerWidth")
-            if overflow > 0:
+            if overflow := horizontal_overflow(member):
                 problems.append(f"{path}: scrolls {overflow} px sideways")
             if not dark:
                 problems += [f"{path}: {small}" for small in small_controls(member)]
             assert_accessible(member)
-    assert problems == []
+    assert problems == [], "\n".join(problems)
     console.assert_clean()
 
 

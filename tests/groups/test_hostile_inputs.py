@@ -1,6 +1,7 @@
 """Reported findings (issue 12, 2-4): dates that cannot be read back, removed members
 walking back in, and `next` values that are not paths. Each failed on the old code."""
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -186,3 +187,17 @@ def test_signup_with_next_that_is_not_a_path_signs_in_and_goes_home(client, db):
     )
     assert (response.status_code, response["Location"]) == (302, reverse("home"))
     assert client.get(reverse("home")).context["user"].username == "newreader"
+
+
+def test_a_weak_password_is_said_of_the_password_with_any_mismatch_at_once(client, db):
+    response = client.post(
+        reverse("signup"),
+        {"username": "newcomer", "email": "n@example.org", "password1": "12345678"}
+        | {"password2": "12345679"},
+    )
+
+    errors = response.context["form"].errors
+    assert "This password is too common." in errors["password1"]
+    assert errors["password2"] == ["The two password fields didn’t match."]
+    password1 = re.search(r'<input [^>]*id="id_password1"[^>]*>', response.content.decode())
+    assert 'aria-invalid="true"' in password1[0]

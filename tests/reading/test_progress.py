@@ -1,5 +1,8 @@
 """Reading progress: toggling read/unread, htmx fragments, races, and query counts."""
 
+import html
+import re
+
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection
@@ -67,6 +70,22 @@ def test_progress_update_page_shows_new_state_after_redirect(reader_client, read
         html=True,
         count=1,
     )
+
+
+def test_the_passage_page_form_comes_back_to_the_same_page_and_group_at_the_panel(reader, essay):
+    """Without JavaScript, marking a passage read keeps the group and shows the change."""
+    group = make_group(essay, facilitator=reader)
+    client = Client()
+    client.force_login(reader)
+    page = f"{ESSAY_URL}3/?group={group.slug}"
+    form = re.search(
+        r'<input type="hidden" name="next" value="([^"]+)">', client.get(page).content.decode()
+    )
+
+    response = client.post(PROGRESS_URL, {"read": "1", "next": html.unescape(form[1])})
+
+    assert response["Location"] == f"{page}#progress-panel"
+    assert progress_rows(reader) == [3]
 
 
 def test_progress_update_next_on_site_redirects_there(reader_client, reader, essay):

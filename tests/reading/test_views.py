@@ -129,7 +129,7 @@ CELLS = re.compile(
     # The selected group's discussion activity may follow the link (pages.glance).
     r'<td class="num">(\d+)</td>\s*<td><a href="([^"]+)">([^<]*)</a>'
     r'(?:\s*<span class="activity">.*?</span>)?</td>\s*'
-    r'<td class="num">(\d+)</td>'
+    r'<td class="num words-col">(\d+)</td>'
 )
 
 
