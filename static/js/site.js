@@ -306,7 +306,7 @@
     posted = event.detail && event.detail.id;
   });
   // When a form in a comment's slot (edit, hide...) has done its work, it is gone, and
-  // focus with it: give it back to the comment's first action, as Cancel does.
+  // focus with it: give it back to the action that opened it, as Cancel does.
   document.addEventListener("htmx:afterSettle", function (event) {
     if (posted) {
       var comment = document.getElementById("comment-" + posted);
@@ -320,10 +320,30 @@
     if (!form || form.tagName !== "FORM" || document.contains(form)) return;
     if (document.activeElement && document.activeElement !== document.body) return;
     var number = /-(\d+)$/.exec(form.id || "");
-    var owner = number && document.getElementById("comment-" + number[1]);
-    var action = owner && owner.querySelector(".comment-actions a, .comment-actions button");
-    if (action) action.focus();
+    if (number) focusSlotOwner("reply-slot-" + number[1]);
   });
+
+  // Which action opened each comment's slot (Reply, Edit, Hide...): focus goes back to
+  // it when the form there closes.
+  var slotOpeners = {};
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var opener = event.detail && event.detail.elt;
+    var target = opener && opener.getAttribute && opener.getAttribute("data-hx-target");
+    if (target && target.indexOf("#reply-slot-") === 0) slotOpeners[target.slice(1)] = opener;
+  });
+  function focusSlotOwner(slotId) {
+    var opener = slotOpeners[slotId];
+    if (opener && document.contains(opener)) return opener.focus();
+    // The comment was drawn again (an edit saved): its own link of the same address.
+    var owner = document.getElementById(slotId.replace("reply-slot-", "comment-"));
+    if (!owner) return;
+    var href = opener && opener.getAttribute("href");
+    var same = href && Array.prototype.find.call(owner.querySelectorAll(".comment-actions a"), function (link) {
+      return link.getAttribute("href") === href;
+    });
+    var action = same || owner.querySelector(".comment-actions a, .comment-actions button");
+    if (action) action.focus();
+  }
 
   // "Cancel" in an inline form: close it instead of leaving the page.
   document.addEventListener("click", function (event) {
@@ -332,9 +352,23 @@
     var slot = link.closest(".reply-slot");
     if (!slot) return;
     event.preventDefault();
-    var owner = slot.closest("article");
     slot.innerHTML = "";
-    if (owner) owner.querySelector(".comment-actions a, .comment-actions button").focus();
+    focusSlotOwner(slot.id);
+  });
+
+  // Escape in an inline form (reply, edit, hide) closes it as Cancel does, unless words
+  // were typed there: those are not thrown away by a stray key.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape" || event.defaultPrevented) return;
+    var form = event.target.closest && event.target.closest(".reply-slot form");
+    if (!form) return;
+    var typed = Array.prototype.some.call(form.querySelectorAll("textarea, input[type=text]"), function (field) {
+      return field.value !== field.defaultValue;
+    });
+    var cancel = form.querySelector("[data-dismiss-slot]");
+    if (typed || !cancel) return;
+    event.preventDefault();
+    cancel.click();
   });
 
   // Moving to a highlighted phrase's comment: make the target visible and focusable.

@@ -498,4 +498,24 @@ def test_focus_stays_with_the_reader_through_helpful_reply_and_edit(
     page.get_by_label("Edit your comment").fill("Hm indeed, twice.")
     page.get_by_role("button", name="Save changes").press("Enter")
     expect(mine.locator(".comment-body")).to_have_text("Hm indeed, twice.")
-    expect(mine.locator(".comment-actions a, .comment-actions button").first).to_be_focused()
+    expect(mine.get_by_role("link", name="Edit")).to_be_focused()  # what opened the form
+
+
+def test_escape_closes_an_untouched_inline_form_and_keeps_one_with_words(
+    new_context, live_server, circle, log_in
+):
+    passage = Passage.objects.get(text=circle.text, position=POSITION)
+    bruno = circle.memberships.get(user__username="bruno").user
+    theirs = services.comment_create(author=bruno, group=circle, passage=passage, body="Hm.")
+    page = open_passage(new_context(), log_in, "amara", circle)
+    reply = page.locator(f"#comment-{theirs.pk}").get_by_role("link", name="Reply to bruno")
+
+    reply.click()
+    page.get_by_label("Your reply to bruno").press("Escape")
+    expect(page.get_by_label("Your reply to bruno")).to_have_count(0)
+    expect(reply).to_be_focused()
+
+    reply.click()
+    page.get_by_label("Your reply to bruno").fill("Half a thought")
+    page.get_by_label("Your reply to bruno").press("Escape")
+    expect(page.get_by_label("Your reply to bruno")).to_have_value("Half a thought")
