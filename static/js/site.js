@@ -309,11 +309,10 @@
   // focus with it: give it back to the action that opened it, as Cancel does.
   document.addEventListener("htmx:afterSettle", function (event) {
     if (posted) {
+      // Settling comes after every part of the answer is swapped in: it is there now.
       var comment = document.getElementById("comment-" + posted);
-      if (!comment) return; // not in place yet
       posted = null;
-      reveal(comment);
-      return;
+      if (comment) return reveal(comment);
     }
     var request = event.detail && event.detail.requestConfig;
     var form = request && request.elt;
