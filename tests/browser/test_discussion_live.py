@@ -472,14 +472,19 @@ def test_posting_too_fast_without_javascript_gives_the_words_back_to_post_again(
     )
 
 
+def amara_on_a_comment_by_bruno(new_context, log_in, circle) -> tuple[Page, Comment]:
+    """Amara's passage page, with Bruno's comment "Hm." on it."""
+    passage = Passage.objects.get(text=circle.text, position=POSITION)
+    bruno = circle.memberships.get(user__username="bruno").user
+    theirs = services.comment_create(author=bruno, group=circle, passage=passage, body="Hm.")
+    return open_passage(new_context(), log_in, "amara", circle), theirs
+
+
 def test_focus_stays_with_the_reader_through_helpful_reply_and_edit(
     new_context, live_server, circle, log_in
 ):
     """Keyboard and screen reader users keep their place after each htmx swap."""
-    passage = Passage.objects.get(text=circle.text, position=POSITION)
-    bruno = circle.memberships.get(user__username="bruno").user
-    theirs = services.comment_create(author=bruno, group=circle, passage=passage, body="Hm.")
-    page = open_passage(new_context(), log_in, "amara", circle)
+    page, theirs = amara_on_a_comment_by_bruno(new_context, log_in, circle)
     article = page.locator(f"#comment-{theirs.pk}")
 
     helpful = article.get_by_role("button", name="Helpful")
@@ -504,10 +509,7 @@ def test_focus_stays_with_the_reader_through_helpful_reply_and_edit(
 def test_escape_closes_an_untouched_inline_form_and_keeps_one_with_words(
     new_context, live_server, circle, log_in
 ):
-    passage = Passage.objects.get(text=circle.text, position=POSITION)
-    bruno = circle.memberships.get(user__username="bruno").user
-    theirs = services.comment_create(author=bruno, group=circle, passage=passage, body="Hm.")
-    page = open_passage(new_context(), log_in, "amara", circle)
+    page, theirs = amara_on_a_comment_by_bruno(new_context, log_in, circle)
     reply = page.locator(f"#comment-{theirs.pk}").get_by_role("link", name="Reply to bruno")
 
     reply.click()
