@@ -182,15 +182,13 @@ def comment_create(
         "body": body,
     }
     submission_id = submissions.with_content(submission_id, *same_post.values())
-    # Whether the id was used, then what it made: asked the other way round, a double
-    # click's first post could commit between the two questions.
-    if (
-        submission_id is not None
-        and Comment.objects.filter(author=author, submission_id=submission_id).exists()
-    ):
-        if existing := selectors.submitted_comment(author, submission_id, **same_post):
-            return existing
-        submission_id = None  # that comment, edited or deleted since: a new one
+    existing, submission_id = submissions.made_before(
+        submission_id,
+        used=Comment.objects.filter(author=author, submission_id=submission_id),
+        made=lambda: selectors.submitted_comment(author, submission_id, **same_post),
+    )
+    if existing:
+        return existing
     if passage.text_id != group.text_id:
         raise ValidationError("That passage is not part of this group's text.")
     if parent is not None:
@@ -582,12 +580,12 @@ def question_create(*, facilitator, group: StudyGroup, submission_id=None, **fie
         same_question["first_position"],
         same_question["last_position"],
     )
-    # Whether the id was used, then what it made (see comment_create).
     earlier = Question.objects.filter(created_by=facilitator, submission_id=submission_id)
-    if submission_id is not None and earlier.exists():
-        if existing := earlier.filter(**same_question).first():
-            return existing
-        submission_id = None  # that question, edited since: a new one
+    existing, submission_id = submissions.made_before(
+        submission_id, used=earlier, made=earlier.filter(**same_question).first
+    )
+    if existing:
+        return existing
     last = (
         Question.objects.filter(group=group, first_position=fields["first_position"])
         .order_by("-order")

@@ -46,15 +46,11 @@ def group_create(
         name=name,
         description=description,
     )
-    # Whether the id was used, then what it made: asked the other way round, a double
-    # click's first post could commit between the two questions.
-    if (
-        submission_id is not None
-        and StudyGroup.objects.filter(submission_id=submission_id).exists()
-    ):
-        if existing := made.first():
-            return existing
-        submission_id = None  # that group, which its creator has left since: a new one
+    existing, submission_id = submissions.made_before(
+        submission_id, used=StudyGroup.objects.filter(submission_id=submission_id), made=made.first
+    )
+    if existing:
+        return existing
 
     def create(submission_id) -> StudyGroup:
         with transaction.atomic():
@@ -262,13 +258,13 @@ def meeting_save(*, facilitator, meeting: Meeting, submission_id=None) -> Meetin
         last_position=meeting.last_position,
         agenda=meeting.agenda,
     )
-    # Whether the id was used, then what it made (see group_create).
-    if Meeting.objects.filter(group_id=meeting.group_id, submission_id=submission_id).exists():
-        if existing := made.first():
-            return existing
-        # else: the same meeting, cancelled since: a new one, without the id
-    else:
-        meeting.submission_id = submission_id
+    existing, meeting.submission_id = submissions.made_before(
+        submission_id,
+        used=Meeting.objects.filter(group_id=meeting.group_id, submission_id=submission_id),
+        made=made.first,
+    )
+    if existing:
+        return existing
     try:
         with transaction.atomic():
             meeting.save()

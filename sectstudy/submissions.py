@@ -8,6 +8,7 @@ same form sent again with other words (a page restored by Back and changed) is a
 post with an id of its own, so that a double click of that one is caught too."""
 
 import uuid
+from collections.abc import Callable
 
 from django import forms
 
@@ -17,6 +18,22 @@ def with_content(submission_id: uuid.UUID | None, *content) -> uuid.UUID | None:
     if submission_id is None:
         return None
     return uuid.uuid5(submission_id, repr(content))
+
+
+def made_before[T](
+    submission_id: uuid.UUID | None, *, used, made: Callable[[], T | None]
+) -> tuple[T | None, uuid.UUID | None]:
+    """What an earlier post of this very submission made (a retry: return it), and the
+    id a new post is stored under. `used`: the things stored under the id; `made()`: the
+    one that still matches what was sent, if any.
+
+    Whether the id was used is asked before what it made: the other way round, a double
+    click's first post could commit between the two questions and a second thing be
+    made. An id used for something changed since (edited, deleted, cancelled, left by its
+    creator) is not stored again: the new post is made without it."""
+    if submission_id is None or not used.exists():
+        return None, submission_id
+    return made(), None
 
 
 class SubmissionIdField(forms.UUIDField):
